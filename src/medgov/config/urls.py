@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from medgov.interfaces.api.main import urls as api_urls
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api_urls()),
+    path("", include("medgov.interfaces.web.urls")),
+]

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medgov.governance.accounts import selectors as account_selectors
+from medgov.governance.accounts import services as account_services
+from medgov.governance.accounts.choices import Role
+from medgov.governance.core.selectors import AuditFilter, audit_events_visible_to
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    from medgov.interfaces.web.home import home_context
+
+    return render(request, "web/home.html", home_context(request.user))
+
+
+class AuditFilterForm(forms.Form):
+    text = forms.CharField(required=False, label="Record or action contains")
+    action = forms.CharField(required=False, label="Action")
+    object_type = forms.CharField(required=False, label="Record type")
+    actor = forms.CharField(required=False, label="Actor (user name)")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form, AuditFilter(**{key: value or ("" if key not in {"since", "until"} else None) for key, value in form.cleaned_data.items()})
+    return form, AuditFilter()
+
+
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    form, query = _audit_filter(request)
+    events = audit_events_visible_to(request.user, query)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    return render(
+        request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()}
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def audit_trail_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _, query = _audit_filter(request)
+    events = audit_events_visible_to(request.user, query)
+    writer = csv.writer(_Echo())
+    header = ["occurred_at", "actor", "action", "object_type", "object_id", "object", "before", "after", "request_id", "read"]
+
+    def rows():  # type: ignore[no-untyped-def]
+        yield writer.writerow(header)
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    event.occurred_at.isoformat(),
+                    event.actor_label,
+                    event.action,
+                    event.object_type,
+                    event.object_id,
+                    _csv_safe(event.object_repr),
+                    _csv_safe(_json(event.before)),
+                    _csv_safe(_json(event.after)),
+                    event.request_id,
+                    "yes" if event.is_read else "no",
+                ]
+            )
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="medgov-audit-trail-{stamp}.csv"'
+    return response
+
+
+def _json(value: object) -> str:
+    import json
+
+    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _csv_safe(text: str) -> str:
+    # Neutralise spreadsheet formula injection in exported free text.
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+class CreateUserForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    display_name = forms.CharField(max_length=150, required=False, label="Full name")
+    email = forms.EmailField(required=False)
+    department = forms.CharField(max_length=100, required=False)
+    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 12 characters, not a common password.")
+    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+
+
+class UserRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False)
+
+
+@require_http_methods(["GET", "POST"])
+def users(request: HttpRequest) -> HttpResponse:
+    people = account_selectors.users_visible_to(request.user)  # type: ignore[arg-type]
+    form = CreateUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account_services.do_create_user(
+                username=data["username"],
+                password=data["password"],
+                roles=[Role(value) for value in data["roles"]],
+                email=data["email"],
+                display_name=data["display_name"],
+                department=data["department"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, field_errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, field_errors)
+            else:
+                form.add_error("password", error.messages)
+        else:
+            messages.success(request, f"User {data['username']} created.")
+            return redirect("web:users")
+    return render(request, "web/users.html", {"people": people, "form": form, "roles": Role})
+
+
+@require_POST
+def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = account_selectors.access_user_by_id(request.user, user_id)  # type: ignore[arg-type]
+    form = UserRolesForm(request.POST)
+    if not form.is_valid():
+        raise PermissionDenied
+    account_services.do_set_user_roles(person, [Role(value) for value in form.cleaned_data["roles"]], actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, f"Roles of {person.username} updated.")
+    return redirect("web:users")
