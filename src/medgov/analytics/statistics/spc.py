@@ -601,7 +601,7 @@ def making_data_count_chart(
         present = fixed[np.isfinite(fixed)]
         reason: str | None = None
         mean = float(np.mean(present)) if present.size else math.nan
-        average_moving_range = _nhs_mean_moving_range(fixed, screen_outliers)
+        average_moving_range = _mean_moving_range(fixed, screen_outliers)
         if present.size < 2:
             reason = f"an XmR chart needs at least two values to estimate a moving range; this group has {present.size}"
         elif not math.isfinite(average_moving_range):
@@ -669,8 +669,3 @@ def making_data_count_chart(
         groups=tuple(groups),
         reason="; ".join(reasons) if reasons else None,
     )
-
-
-def _nhs_mean_moving_range(values: FloatArray, screen: bool) -> float:
-    """Mean moving range as NHSRplotthedots screens it: drop moving ranges not below 3.267 x the mean."""
-    return _mean_moving_range(values, screen)

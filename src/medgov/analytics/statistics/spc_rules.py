@@ -204,8 +204,8 @@ def near_limit_window_flags(
 ) -> list[int]:
     """1 for points in a window of ``window`` points with at least ``points`` beyond the 2-sigma lines, all on one side.
 
-    Only the points that are themselves near the limits are flagged (NHSRplotthedots ``ptd_two_in_three`` and
-    ``ptd_part_of_two_in_three``).
+    Every point of such a window is marked (NHSRplotthedots ``ptd_two_in_three``); the rule itself flags only
+    the marked points that are near the limits (``ptd_part_of_two_in_three``, see :func:`special_cause_types`).
     """
     n = len(close_to_limits)
     flags: list[int] = []
@@ -219,7 +219,7 @@ def near_limit_window_flags(
             if near >= points and abs(sum(sides)) == window:
                 hit = True
                 break
-        flags.append(int(hit and bool(close_to_limits[i])))
+        flags.append(int(hit))
     return flags
 
 
@@ -241,7 +241,8 @@ def special_cause_types(
     n = len(values)
     y = [float(v) for v in values]
     trend = part_of_pattern(trend_end_flags(y, rules.trend_points), rules.trend_points)
-    near = near_limit_window_flags(close_to_limits, relative_to_mean, rules.near_limit_points, rules.near_limit_window)
+    windows = near_limit_window_flags(close_to_limits, relative_to_mean, rules.near_limit_points, rules.near_limit_window)
+    near = [int(w == 1 and bool(c)) for w, c in zip(windows, close_to_limits, strict=True)]
     shift = part_of_pattern(run_end_flags(relative_to_mean, rules.shift_points), rules.shift_points)
     step_sign = [0] + [int(np.sign(y[i] - y[i - 1])) if math.isfinite(y[i] - y[i - 1]) else 0 for i in range(1, n)]
     n_len = rules.trend_points
