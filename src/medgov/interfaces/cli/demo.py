@@ -9,7 +9,7 @@ import typer
 
 from medgov.interfaces.cli.main import app, serve, setup_django
 
-DEMO_PASSWORD = "medgov-demo-2026!"  # noqa: S105  (demo accounts only, printed to the operator)
+DEMO_PASSWORD = "medgov-demo-2026!"
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("cmo", "Dr. Alex Morgan", "cmo", ""),
