@@ -133,7 +133,9 @@ def _array(name: str, data: Sequence[float] | FloatArray) -> FloatArray:
     return array
 
 
-def exact_poisson_ratio_limits(expected: Sequence[float] | FloatArray, coverage: float) -> tuple[FloatArray, FloatArray]:
+def exact_poisson_ratio_limits(
+    expected: Sequence[float] | FloatArray, coverage: float
+) -> tuple[FloatArray, FloatArray]:
     """Exact Poisson limits of an O/E ratio with ``expected`` events, centred on 1.
 
     ``lower = chi2_(a/2)(2E) / 2E`` and ``upper = chi2_(1-a/2)(2(E+1)) / 2E`` (Spiegelhalter 2005, eq. for
@@ -351,8 +353,10 @@ def funnel_plot(
         target = total_observed / total_exposure
     else:
         target = math.nan
-    if kind is not FunnelDataType.STANDARDISED_RATIO and placed.any() and not 0 < target < (
-        1 if kind is FunnelDataType.PROPORTION else math.inf
+    if (
+        kind is not FunnelDataType.STANDARDISED_RATIO
+        and placed.any()
+        and not 0 < target < (1 if kind is FunnelDataType.PROPORTION else math.inf)
     ):
         reasons.append(
             f"the overall {'proportion' if kind is FunnelDataType.PROPORTION else 'ratio'} is {target:g}, "
@@ -368,7 +372,9 @@ def funnel_plot(
             centre, transformed, s, z = _z_scores(observed, np.where(placed, exposure, np.nan), kind, method, target)
     usable = np.isfinite(z)
     if placed.any() and math.isfinite(target) and not usable[placed].all():
-        reasons.append("units with a z-score of minus or plus infinity (zero events on a log scale) are left out of phi")
+        reasons.append(
+            "units with a z-score of minus or plus infinity (zero events on a log scale) are left out of phi"
+        )
 
     trimmed = np.zeros(n_units, dtype=bool)
     winsorised = np.full(n_units, np.nan)
@@ -496,15 +502,15 @@ def _r_character_width(value: float) -> int:
 def _floor_significant(value: float, percentage_down: float = 0.95) -> float:
     if value == 0:
         return 0.0
-    power = _r_character_width(math.floor(value * percentage_down)) - 1
-    return math.floor(value * percentage_down / 10**power) * 10**power
+    scale = 10.0 ** (_r_character_width(math.floor(value * percentage_down)) - 1)
+    return float(math.floor(value * percentage_down / scale) * scale)
 
 
 def _ceiling_significant(value: float, percentage_up: float = 1.05) -> float:
     if value == 0:
         return 0.0
-    power = _r_character_width(math.ceil(value * percentage_up)) - 2
-    return math.ceil(value * percentage_up / 10**power) * 10**power
+    scale = 10.0 ** (_r_character_width(math.ceil(value * percentage_up)) - 2)
+    return float(math.ceil(value * percentage_up / scale) * scale)
 
 
 def _phe_axis(minimum: float, maximum: float, offset_shift: int) -> list[float]:
@@ -529,7 +535,10 @@ def _wilson_touch(probability: float, population: FloatArray, average: float, up
     first = average * (population / z2 + 1)
     root = np.sqrt(
         (-8 * average * (population / z2 + 1)) ** 2
-        - 64 * (1 / z2 + 1 / population) * average * (population * (average * (population / z2 + 2) - 1) + z2 * (average - 1))
+        - 64
+        * (1 / z2 + 1 / population)
+        * average
+        * (population * (average * (population / z2 + 2) - 1) + z2 * (average - 1))
     )
     last = 1 / z2 + 1 / population
     count = (first + root / 8) / last if upper else (first - root / 8) / last
