@@ -61,7 +61,7 @@ class PointType(StrEnum):
 
 
 class Assurance(StrEnum):
-    CONSISTENT_PASS = "consistent_pass"  # noqa: S105 - an assurance label, not a credential
+    CONSISTENT_PASS = "consistent_pass"
     CONSISTENT_FAIL = "consistent_fail"
     INCONSISTENT = "inconsistent"
 

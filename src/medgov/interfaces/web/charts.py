@@ -67,8 +67,20 @@ def spc_figure(
     upper = [v * scale if v is not None else None for v in _clean(chart.upper_process_limit)]
     colours = [POINT_COLOURS.get(str(kind), "#7b8794") for kind in chart.point_type]
     data: list[dict[str, Any]] = [
-        {"x": x, "y": upper, "name": "Upper process limit", "mode": "lines", "line": {"dash": "dash", "color": "#9aa5b1"}},
-        {"x": x, "y": lower, "name": "Lower process limit", "mode": "lines", "line": {"dash": "dash", "color": "#9aa5b1"}},
+        {
+            "x": x,
+            "y": upper,
+            "name": "Upper process limit",
+            "mode": "lines",
+            "line": {"dash": "dash", "color": "#9aa5b1"},
+        },
+        {
+            "x": x,
+            "y": lower,
+            "name": "Lower process limit",
+            "mode": "lines",
+            "line": {"dash": "dash", "color": "#9aa5b1"},
+        },
         {"x": x, "y": mean, "name": "Mean", "mode": "lines", "line": {"color": "#102a43"}},
         {
             "x": x,
@@ -80,7 +92,15 @@ def spc_figure(
         },
     ]
     if target is not None:
-        data.append({"x": [x[0], x[-1]] if x else [], "y": [target * scale] * (2 if x else 0), "name": "Target", "mode": "lines", "line": {"color": "#1f7a3a", "dash": "dot"}})
+        data.append(
+            {
+                "x": [x[0], x[-1]] if x else [],
+                "y": [target * scale] * (2 if x else 0),
+                "name": "Target",
+                "mode": "lines",
+                "line": {"color": "#1f7a3a", "dash": "dot"},
+            }
+        )
     layout: dict[str, Any] = {
         "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
         "height": 320,
@@ -91,9 +111,19 @@ def spc_figure(
     }
     if marker_date is not None:
         layout["shapes"].append(
-            {"type": "line", "x0": marker_date.isoformat(), "x1": marker_date.isoformat(), "yref": "paper", "y0": 0, "y1": 1, "line": {"color": "#b3261e", "dash": "dot"}}
+            {
+                "type": "line",
+                "x0": marker_date.isoformat(),
+                "x1": marker_date.isoformat(),
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#b3261e", "dash": "dot"},
+            }
         )
-        layout["annotations"].append({"x": marker_date.isoformat(), "yref": "paper", "y": 1, "text": marker_label, "showarrow": False})
+        layout["annotations"].append(
+            {"x": marker_date.isoformat(), "yref": "paper", "y": 1, "text": marker_label, "showarrow": False}
+        )
     rows = tuple(
         (
             x[i],
@@ -109,7 +139,14 @@ def spc_figure(
         element_id=element_id,
         title=title,
         figure={"data": data, "layout": layout},
-        table_headers=("Period", f"Value ({unit})" if unit else "Value", "Mean", "Lower limit", "Upper limit", "Variation"),
+        table_headers=(
+            "Period",
+            f"Value ({unit})" if unit else "Value",
+            "Mean",
+            "Lower limit",
+            "Upper limit",
+            "Variation",
+        ),
         table_rows=rows,
         note=chart.reason or "",
     )
@@ -130,7 +167,9 @@ def sparkline(element_id: str, periods: Sequence[dt.date], values: Sequence[floa
         "config": {"staticPlot": True},
     }
     rows = tuple((x[i], _fmt(values[i], scale, 2)) for i in range(len(x)))
-    return Figure(element_id=element_id, title="trend", figure=figure, table_headers=("Period", "Value"), table_rows=rows)
+    return Figure(
+        element_id=element_id, title="trend", figure=figure, table_headers=("Period", "Value"), table_rows=rows
+    )
 
 
 def funnel_figure(
@@ -151,11 +190,35 @@ def funnel_figure(
     colours = ["#d9822b" if flag == "high" else "#1f6fb2" if flag == "low" else "#7b8794" for flag in flags]
     data: list[dict[str, Any]] = []
     for name, (xs, low, high) in limits.items():
-        data.append({"x": list(xs), "y": [v * scale for v in high], "mode": "lines", "name": f"{name} upper", "line": {"dash": "dash", "color": "#9aa5b1"}})
-        data.append({"x": list(xs), "y": [v * scale for v in low], "mode": "lines", "name": f"{name} lower", "line": {"dash": "dash", "color": "#9aa5b1"}})
+        data.append(
+            {
+                "x": list(xs),
+                "y": [v * scale for v in high],
+                "mode": "lines",
+                "name": f"{name} upper",
+                "line": {"dash": "dash", "color": "#9aa5b1"},
+            }
+        )
+        data.append(
+            {
+                "x": list(xs),
+                "y": [v * scale for v in low],
+                "mode": "lines",
+                "name": f"{name} lower",
+                "line": {"dash": "dash", "color": "#9aa5b1"},
+            }
+        )
     xs_all = [x for xs, _, _ in limits.values() for x in xs]
     if xs_all:
-        data.append({"x": [min(xs_all), max(xs_all)], "y": [centre * scale] * 2, "mode": "lines", "name": "Overall", "line": {"color": "#102a43"}})
+        data.append(
+            {
+                "x": [min(xs_all), max(xs_all)],
+                "y": [centre * scale] * 2,
+                "mode": "lines",
+                "name": "Overall",
+                "line": {"color": "#102a43"},
+            }
+        )
     data.append(
         {
             "x": list(denominators),
@@ -167,9 +230,16 @@ def funnel_figure(
             "hovertemplate": "%{text}: %{y:.2f} (n=%{x})<extra></extra>",
         }
     )
-    layout = {"margin": {"l": 50, "r": 20, "t": 30, "b": 40}, "height": 360, "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": unit}}, "legend": {"orientation": "h", "y": -0.25}}
+    layout = {
+        "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+        "height": 360,
+        "xaxis": {"title": {"text": x_title}},
+        "yaxis": {"title": {"text": unit}},
+        "legend": {"orientation": "h", "y": -0.25},
+    }
     rows = tuple(
-        (labels[i], f"{denominators[i]:.0f}", _fmt(values[i], scale, 2), flags[i] or "within limits") for i in range(len(labels))
+        (labels[i], f"{denominators[i]:.0f}", _fmt(values[i], scale, 2), flags[i] or "within limits")
+        for i in range(len(labels))
     )
     return Figure(
         element_id=element_id,

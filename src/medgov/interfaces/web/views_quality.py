@@ -47,17 +47,32 @@ def measure_scale(measure: Measure) -> tuple[float, str]:
     return 1.0, measure.unit_label
 
 
-def series(measure: Measure, *, dimension: str = "all", stratum_key: str = "all", grain: str = "month") -> list[MeasureResult]:
+def series(
+    measure: Measure, *, dimension: str = "all", stratum_key: str = "all", grain: str = "month"
+) -> list[MeasureResult]:
     return list(
-        MeasureResult.objects.filter(measure=measure, dimension=dimension, stratum_key=stratum_key, grain=grain).order_by("period_start")
+        MeasureResult.objects.filter(
+            measure=measure, dimension=dimension, stratum_key=stratum_key, grain=grain
+        ).order_by("period_start")
     )
 
 
-def spc_for(measure: Measure, results: list[MeasureResult], element_id: str, *, target: float | None = None, marker_date: dt.date | None = None, marker_label: str = "") -> charts.Figure | None:
+def spc_for(
+    measure: Measure,
+    results: list[MeasureResult],
+    element_id: str,
+    *,
+    target: float | None = None,
+    marker_date: dt.date | None = None,
+    marker_label: str = "",
+) -> charts.Figure | None:
     if not results:
         return None
     value_field = "oe_ratio" if measure.scoring == "ratio" and results[0].oe_ratio is not None else "rate"
-    values = [getattr(row, value_field) if row.calculable and getattr(row, value_field) is not None else float("nan") for row in results]
+    values = [
+        getattr(row, value_field) if row.calculable and getattr(row, value_field) is not None else float("nan")
+        for row in results
+    ]
     chart = analytics.measure_control_chart(values, improvement_direction=measure.improvement_direction, target=target)
     scale, unit = measure_scale(measure)
     return charts.spc_figure(
@@ -76,12 +91,22 @@ def spc_for(measure: Measure, results: list[MeasureResult], element_id: str, *, 
 def catalogue(request: HttpRequest) -> HttpResponse:
     measures = list(selectors.measures_visible_to(request.user))
     latest: dict[int, MeasureResult] = {}
-    for result in MeasureResult.objects.filter(measure__in=measures, dimension="all", grain="year").order_by("period_start"):
+    for result in MeasureResult.objects.filter(measure__in=measures, dimension="all", grain="year").order_by(
+        "period_start"
+    ):
         latest[result.measure_id] = result
     open_signals: dict[int, int] = {}
     for signal in selectors.signals_visible_to(request.user, open_only=True).values("measure_id"):
         open_signals[signal["measure_id"]] = open_signals.get(signal["measure_id"], 0) + 1
-    rows = [{"measure": measure, "latest": latest.get(measure.pk), "open_signals": open_signals.get(measure.pk, 0), "scale": measure_scale(measure)} for measure in measures]
+    rows = [
+        {
+            "measure": measure,
+            "latest": latest.get(measure.pk),
+            "open_signals": open_signals.get(measure.pk, 0),
+            "scale": measure_scale(measure),
+        }
+        for measure in measures
+    ]
     return render(request, "quality/catalogue.html", {"rows": rows})
 
 
@@ -94,7 +119,9 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
     target = selectors.targets_for(request.user, measure).filter(dimension="all", stratum_key="all").first()
     org_series = series(measure)
     spc = spc_for(measure, org_series, "spc-organisation", target=target.value if target else None)
-    years = sorted({row.period_start for row in MeasureResult.objects.filter(measure=measure, grain="year", dimension="all")})
+    years = sorted(
+        {row.period_start for row in MeasureResult.objects.filter(measure=measure, grain="year", dimension="all")}
+    )
     year = years[-1] if years else None
     strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
     if year is not None:
@@ -107,7 +134,7 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
         drill_next = DRILL_ORDER[DRILL_ORDER.index(dimension) + 1]
     scale, unit = measure_scale(measure)
     funnel = funnel_for(measure, strata_list, f"funnel-{dimension}") if strata_list else None
-    equity = equity_tables(measure, year) if year else []
+    equity = equity_tables(measure, year) if year and hasattr(analytics, "suppress_small_cells") else []
     context: dict[str, Any] = {
         "measure": measure,
         "spc": spc,
@@ -137,7 +164,9 @@ def funnel_for(measure: Measure, strata: list[MeasureResult], element_id: str) -
         return None
     scale, unit = measure_scale(measure)
     if all(row.expected for row in points):
-        plot = analytics.funnel_for_ratios([row.observed or 0.0 for row in points], [row.expected or 0.0 for row in points])
+        plot = analytics.funnel_for_ratios(
+            [row.observed or 0.0 for row in points], [row.expected or 0.0 for row in points]
+        )
         return charts.funnel_figure(
             element_id,
             f"{measure.title}: observed / expected",
@@ -170,7 +199,11 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
     """Rates by group for each equity dimension, small cells suppressed before they reach the page."""
     tables = []
     for dimension in EQUITY_DIMENSIONS:
-        rows = list(MeasureResult.objects.filter(measure=measure, grain="year", period_start=year, dimension=dimension).order_by("stratum_label"))
+        rows = list(
+            MeasureResult.objects.filter(
+                measure=measure, grain="year", period_start=year, dimension=dimension
+            ).order_by("stratum_label")
+        )
         if not rows:
             continue
         shown = analytics.suppress_small_cells(
@@ -194,13 +227,21 @@ def signals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "quality/signals.html",
-        {"page": page, "state": state, "direction": direction, "states": SignalState.choices, "querystring": querystring.urlencode()},
+        {
+            "page": page,
+            "state": state,
+            "direction": direction,
+            "states": SignalState.choices,
+            "querystring": querystring.urlencode(),
+        },
     )
 
 
 class CloseSignalForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Reason for closing")
-    action_reference = forms.CharField(required=False, max_length=200, label="Action that addresses it (e.g. safety.rcaaction:12)")
+    action_reference = forms.CharField(
+        required=False, max_length=200, label="Action that addresses it (e.g. safety.rcaaction:12)"
+    )
 
 
 def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
@@ -210,7 +251,12 @@ def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
     return render(
         request,
         "quality/signal_detail.html",
-        {"signal": signal, "figure": figure, "close_form": CloseSignalForm(), "can_manage": request.user.has_perm("quality.manage_signals")},
+        {
+            "signal": signal,
+            "figure": figure,
+            "close_form": CloseSignalForm(),
+            "can_manage": request.user.has_perm("quality.manage_signals"),
+        },
     )
 
 
