@@ -177,7 +177,7 @@ def _mean_moving_range(values: FloatArray, screen: bool) -> float:
     if moving_ranges.size == 0:
         return math.nan
     average = float(np.mean(moving_ranges))
-    if screen:
+    if screen and average > 0:
         kept = moving_ranges[moving_ranges < D4_MOVING_RANGE * average]
         average = float(np.mean(kept)) if kept.size else math.nan
     return average
