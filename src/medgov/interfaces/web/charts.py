@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ def _clean(values: Sequence[float]) -> list[float | None]:
 
 def _fmt(value: float | None, scale: float, digits: int) -> str:
     if value is None or not math.isfinite(value):
-        return "–"
+        return "\u2013"
     return f"{value * scale:.{digits}f}"
 
 
@@ -178,7 +178,7 @@ def funnel_figure(
     labels: Sequence[str],
     denominators: Sequence[float],
     values: Sequence[float],
-    limits: dict[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    limits: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
     flags: Sequence[str],
     *,
     centre: float,

@@ -206,7 +206,7 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
         )
         if not rows:
             continue
-        shown = analytics.suppress_small_cells(
+        shown = analytics.suppress_small_cells(  # type: ignore[attr-defined]
             [row.stratum_label for row in rows], [row.numerator for row in rows], [row.denominator for row in rows]
         )
         tables.append({"dimension": DIMENSION_LABELS[dimension], "rows": shown})

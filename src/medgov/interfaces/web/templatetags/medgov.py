@@ -23,12 +23,12 @@ def chart(figure: Figure, caption: str = "") -> dict[str, Any]:
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return "\u2013"
     return f"{value * 100:.{digits}f} %"
 
 
 @register.filter
 def number(value: float | None, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return "\u2013"
     return f"{value:.{digits}f}"
