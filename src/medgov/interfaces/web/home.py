@@ -122,8 +122,10 @@ def vital_signs() -> list[VitalSign]:
         latest = quarterly.get(measure.pk)
         target = targets.get(measure.pk)
         use_ratio = latest is not None and latest.oe_ratio is not None and measure.scoring == "ratio"
-        values = [(row.oe_ratio if use_ratio else row.rate) if row.calculable else math.nan for row in series]
-        values = [math.nan if value is None else value for value in values]
+        values: list[float] = []
+        for row in series:
+            value = (row.oe_ratio if use_ratio else row.rate) if row.calculable else None
+            values.append(math.nan if value is None else value)
         variation, assurance, spark = "", "", None
         scale, unit = (100.0, "%") if measure.scoring == "proportion" else (1.0, measure.unit_label)
         if series:
