@@ -20,12 +20,7 @@ from tests.anchors import ANCHORS
 SUITE = ANCHORS / "sql-on-fhir" / "tests"
 
 # Tests of the official suite that are not run, with the reason. Only `experimental` tests belong here.
-_BOUNDARY = "experimental: lowBoundary()/highBoundary() (FHIRPath N1 draft 3.0 STU) are not implemented yet"
-LEFT_OUT: dict[str, str] = {
-    f"fn_boundary::{kind} {end}Boundary": _BOUNDARY
-    for kind in ("decimal", "datetime", "date", "time")
-    for end in ("low", "high")
-}
+LEFT_OUT: dict[str, str] = {}
 
 
 def _suite_cases() -> list[Any]:

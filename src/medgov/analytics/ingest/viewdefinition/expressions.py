@@ -53,6 +53,7 @@ class Value:
     sql: str
     kind: Kind
     sql_type: str = "JSON"
+    fhir_type: str | None = None  # known only after ofType(); lowBoundary() needs it to tell dateTime from date
 
 
 @dataclass
@@ -130,7 +131,7 @@ def as_single(value: Value, names: Names, too_many: str) -> Value:
         return value
     if value.kind is Kind.LIST:
         sql = bind(names, value.sql, lambda v: f"CASE WHEN len({v}) > 1 THEN {raise_sql(too_many)} ELSE {v}[1] END")
-        return Value(sql, Kind.ITEM)
+        return Value(sql, Kind.ITEM, fhir_type=value.fhir_type)
     sql = bind(
         names,
         value.sql,
@@ -139,7 +140,7 @@ def as_single(value: Value, names: Names, too_many: str) -> Value:
             f"ELSE json_extract({v}, '$[0]') END) WHEN 'NULL' THEN NULL ELSE {v} END"
         ),
     )
-    return Value(sql, Kind.ITEM)
+    return Value(sql, Kind.ITEM, fhir_type=value.fhir_type)
 
 
 def first_item(value: Value, names: Names) -> Value:
@@ -278,6 +279,65 @@ def _reference_key(reference: str, type_name: str | None, names: Names) -> str:
         return f"CASE WHEN starts_with({r}, 'urn:uuid:') THEN substr({r}, 10) ELSE {key} END"
 
     return bind(names, reference, build)
+
+
+# lowBoundary()/highBoundary() (FHIRPath N1 draft, "lowBoundary", "highBoundary"): the least and greatest value a
+# partial date, dateTime, time or decimal can stand for. Missing date parts become the first or last month/day,
+# missing time parts 00 or 59 and .000 or .999, a missing time zone +14:00 (low) or -12:00 (high), and a
+# decimal widens by half a unit of its last digit.
+_DATETIME_PATTERN = (
+    r"'^([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?(?:T([0-9]{2})(?::([0-9]{2}))?(?::([0-9]{2}))?(\.[0-9]+)?)?"
+    r"(Z|[+\-][0-9]{2}:[0-9]{2})?$'"
+)
+_TIME_PATTERN = r"'^([0-9]{2})(?::([0-9]{2}))?(?::([0-9]{2}))?(\.[0-9]+)?$'"
+
+
+def _boundary(single: Value, low: bool, names: Names) -> str:
+    def part(text: str, pattern: str, group: int, default: str) -> str:
+        return f"coalesce(nullif(regexp_extract({text}, {pattern}, {group}), ''), {default})"
+
+    def date(text: str) -> str:
+        year = part(text, _DATETIME_PATTERN, 1, "NULL")
+        month = part(text, _DATETIME_PATTERN, 2, "'01'" if low else "'12'")
+        first_of_month = f"CAST({year} || '-' || {month} || '-01' AS DATE)"
+        last_day = f"strftime(last_day({first_of_month}), '%d')"
+        day = part(text, _DATETIME_PATTERN, 3, "'01'" if low else last_day)
+        return f"{year} || '-' || {month} || '-' || {day}"
+
+    def clock(text: str, pattern: str, first_group: int) -> str:
+        limit = "'00'" if low else "'59'"
+        hour = part(text, pattern, first_group, "'00'" if low else "'23'")
+        minute = part(text, pattern, first_group + 1, limit)
+        second = part(text, pattern, first_group + 2, limit)
+        fraction = part(text, pattern, first_group + 3, "'.000'" if low else "'.999'")
+        return f"{hour} || ':' || {minute} || ':' || {second} || {fraction}"
+
+    def build(text: str) -> str:
+        zone = part(text, _DATETIME_PATTERN, 8, "'+14:00'" if low else "'-12:00'")
+        date_time = f"{date(text)} || 'T' || {clock(text, _DATETIME_PATTERN, 4)} || {zone}"
+        date_only = "false" if single.fhir_type in ("dateTime", "instant") else "true"
+        return (
+            f"CASE WHEN regexp_full_match({text}, {_TIME_PATTERN}) THEN {clock(text, _TIME_PATTERN, 1)} "
+            f"WHEN {date_only} AND regexp_full_match({text}, '[0-9]{{4}}(-[0-9]{{2}}){{0,2}}') THEN {date(text)} "
+            f"WHEN regexp_full_match({text}, {_DATETIME_PATTERN}) THEN {date_time} END"
+        )
+
+    def decimal(number: str) -> str:
+        digits = f"coalesce(length(regexp_extract(CAST({number} AS VARCHAR), '\\.([0-9]+)', 1)), 0)"
+        sign = "-" if low else "+"
+        widened = f"round(CAST({number} AS DOUBLE) {sign} 0.5 * pow(10, -{digits}), CAST({digits} + 1 AS INTEGER))"
+        return f"CAST({widened} AS VARCHAR)"
+
+    if single.kind is Kind.SCALAR:
+        if single.sql_type in _NUMERIC_SQL_TYPES:
+            return bind(names, single.sql, decimal)
+        return bind(names, convert(single, "VARCHAR", strict=False), build)
+
+    def dispatch(v: str) -> str:
+        text = bind(names, f"json_extract_string({v}, '$')", build)
+        return f"CASE WHEN json_type({v}) IN {_NUMERIC_JSON_TYPES} THEN {decimal(v)} WHEN json_type({v}) = 'VARCHAR' THEN {text} END"
+
+    return bind(names, single.sql, dispatch)
 
 
 class Compiler:
@@ -545,6 +605,10 @@ class Compiler:
             keys = f"list_transform({as_list(focus, names)}, lambda {variable}: to_json({key}))"
             kept = names.new("v")
             return Value(f"list_filter({keys}, lambda {kept}: {kept} IS NOT NULL)", Kind.LIST)
+        if name in ("lowBoundary", "highBoundary"):
+            arity(0, 0)
+            single = as_single(focus, names, f"the input of {name}() yields more than one value")
+            return Value(_boundary(single, name == "lowBoundary", names), Kind.SCALAR, "VARCHAR")
         if name == "hasValue":
             arity(0, 0)
             return Value(exists(focus, names), Kind.SCALAR, "BOOLEAN")
@@ -607,11 +671,10 @@ class Compiler:
     def of_type(self, target: fhirpath.Node | None, type_name: str, scope: Scope) -> Value:
         names = scope.names
         # FHIR choice elements (value[x]) are stored as valueQuantity, valueString, ...: ofType picks the key.
-        if isinstance(target, fhirpath.Identifier):
-            return self.navigate(scope.focus, target.name + _capitalised(type_name), names)
-        if isinstance(target, fhirpath.Member):
-            parent = self.compile(target.target, scope)
-            return self.navigate(parent, target.name + _capitalised(type_name), names)
+        if isinstance(target, fhirpath.Identifier | fhirpath.Member):
+            parent = scope.focus if isinstance(target, fhirpath.Identifier) else self.compile(target.target, scope)
+            chosen = self.navigate(parent, target.name + _capitalised(type_name), names)
+            return Value(chosen.sql, chosen.kind, chosen.sql_type, type_name)
         focus = scope.focus if target is None else self.compile(target, scope)
         if focus.kind is Kind.SCALAR:
             matches = {
