@@ -149,7 +149,8 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = env.str("MEDGOV_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django 6.1 replaces EMAIL_BACKEND with MAILERS and warns on the old name (an error under the test settings).
+MAILERS = {"default": {"BACKEND": env.str("MEDGOV_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}}
 DEFAULT_FROM_EMAIL = env.str("MEDGOV_FROM_EMAIL", "medgov@localhost")
 
 LOGGING = {
