@@ -33,14 +33,14 @@ REFERENCE_AGE = 65.0
 
 # Calibration of the intercepts (see the module docstring for the targets).
 ADMISSION_LOG_RATE_AT_65 = -2.35  # about 0.1 admissions per person-year at 65 without comorbidity
-MORTALITY_INTERCEPT_SHIFT = -0.55
-READMISSION_INTERCEPT_SHIFT = -0.35
+MORTALITY_INTERCEPT_SHIFT = -1.55
+READMISSION_INTERCEPT_SHIFT = -0.5
 MORTALITY_AGE_SLOPE = 0.035
 READMISSION_AGE_SLOPE = 0.006
 EMERGENCY_VISITS_PER_YEAR = 0.22  # CDC NHAMCS: about 40 ED visits per 100 persons a year, fewer in our adults
 ED_RETURN_WITHIN_72_HOURS = 0.045  # revisit rates of 3 % to 6 % (Rising et al., Ann Emerg Med 2014)
 # US Life Tables 2019 (NVSS): annual death probability ~1.5 % at 65, ~5 % at 80, ~13 % at 90.
-BACKGROUND_MORTALITY_LOG_HAZARD = (-10.0, 0.088)
+BACKGROUND_MORTALITY_LOG_HAZARD = (-10.4, 0.088)
 
 SURGICAL_CASES = frozenset({"hip-fracture", "joint-replacement", "cholecystitis", "colectomy"})
 
@@ -189,9 +189,9 @@ def build_lookups(system: HospitalSystem) -> Lookups:
     for hospital in range(hospitals):
         for case_index, case in enumerate(ref.CASES):
             # A hospital without the service refers the patient to the tertiary centre.
-            department = system.department_of(hospital, case.department) or system.department_of(0, case.department)
-            assert department is not None, case.department
-            case_department[hospital, case_index] = department.index
+            serving = system.department_of(hospital, case.department) or system.department_of(0, case.department)
+            assert serving is not None, case.department
+            case_department[hospital, case_index] = serving.index
 
     def required(hospital: int, key: str) -> int:
         department = system.department_of(hospital, key)
