@@ -262,3 +262,20 @@ def test_a_source_whose_resource_column_is_text_is_read_as_json() -> None:
         {"id": "p1", "family": "B"},
         {"id": "p2", "family": "C"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param(["G"], True, id="one item equals"),
+        pytest.param(["G", "H"], False, id="two items never equal one"),
+        pytest.param(["H"], False, id="one item differs"),
+        pytest.param([], None, id="empty is empty"),
+    ],
+)
+def test_a_repeating_element_compared_with_a_constant_follows_collection_equality(
+    given: list[str], expected: bool | None
+) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "name": [{"given": given}]}
+    view = _patient_view(select=[{"column": [{"name": "is_g", "path": "name.first().given = 'G'", "type": "boolean"}]}])
+    assert run_view(_connection_with([patient]), view).to_pylist() == [{"is_g": expected}]
