@@ -7,10 +7,7 @@ from medgov.governance.accounts.models import ApiToken, User
 @admin.register(User)
 class MedgovUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "email", "department", "is_active", "locked_until")
-    fieldsets = (
-        *(UserAdmin.fieldsets or ()),
-        ("medgov", {"fields": ("display_name", "department", "failed_login_count", "locked_until")}),
-    )
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("medgov", {"fields": ("display_name", "department", "failed_login_count", "locked_until")}))
 
 
 @admin.register(ApiToken)

@@ -62,8 +62,6 @@ def demo(
         step()
     typer.echo("")
     typer.echo(f"medgov demo is ready at http://{host}:{port}/")
-    typer.echo(
-        f"sign in as 'cmo' (or quality, mso, chief, clinician, board, auditor, admin) with password {DEMO_PASSWORD}"
-    )
+    typer.echo(f"sign in as 'cmo' (or quality, mso, chief, clinician, board, auditor, admin) with password {DEMO_PASSWORD}")
     if serve_after:
         serve(host=host, port=port, workers=1)

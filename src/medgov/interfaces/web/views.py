@@ -35,12 +35,7 @@ class AuditFilterForm(forms.Form):
 def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and form.is_valid():
-        return form, AuditFilter(
-            **{
-                key: value or ("" if key not in {"since", "until"} else None)
-                for key, value in form.cleaned_data.items()
-            }
-        )
+        return form, AuditFilter(**{key: value or ("" if key not in {"since", "until"} else None) for key, value in form.cleaned_data.items()})
     return form, AuditFilter()
 
 
@@ -50,7 +45,9 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     querystring = request.GET.copy()
     querystring.pop("page", None)
-    return render(request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()})
+    return render(
+        request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()}
+    )
 
 
 class _Echo:
@@ -62,18 +59,7 @@ def audit_trail_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)
     writer = csv.writer(_Echo())
-    header = [
-        "occurred_at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "object",
-        "before",
-        "after",
-        "request_id",
-        "read",
-    ]
+    header = ["occurred_at", "actor", "action", "object_type", "object_id", "object", "before", "after", "request_id", "read"]
 
     def rows():  # type: ignore[no-untyped-def]
         yield writer.writerow(header)
@@ -157,8 +143,6 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     form = UserRolesForm(request.POST)
     if not form.is_valid():
         raise PermissionDenied
-    account_services.do_set_user_roles(
-        person, [Role(value) for value in form.cleaned_data["roles"]], actor=request.user
-    )  # type: ignore[arg-type]
+    account_services.do_set_user_roles(person, [Role(value) for value in form.cleaned_data["roles"]], actor=request.user)  # type: ignore[arg-type]
     messages.success(request, f"Roles of {person.username} updated.")
     return redirect("web:users")
