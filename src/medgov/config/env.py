@@ -21,7 +21,7 @@ class Env:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def get_str(self, name: str, default: str | None = None) -> str:
         value = self._environ.get(name)
         if value is None or value == "":
             if default is None:
@@ -29,11 +29,11 @@ class Env:
             return default
         return value
 
-    def optional_str(self, name: str) -> str | None:
+    def get_optional_str(self, name: str) -> str | None:
         value = self._environ.get(name)
         return value if value else None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def get_bool(self, name: str, default: bool) -> bool:
         value = self._environ.get(name)
         if value is None or value == "":
             return default
@@ -44,7 +44,7 @@ class Env:
             return False
         raise ConfigurationError(f"{name}={value!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def get_int(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self._environ.get(name)
         if value is None or value == "":
             return default
@@ -56,13 +56,13 @@ class Env:
             raise ConfigurationError(f"{name}={parsed} must be at least {minimum}")
         return parsed
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def get_list(self, name: str, default: list[str]) -> list[str]:
         value = self._environ.get(name)
         if value is None or value == "":
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def path(self, name: str, default: Path) -> Path:
+    def get_path(self, name: str, default: Path) -> Path:
         value = self._environ.get(name)
         return Path(value).expanduser() if value else default
 

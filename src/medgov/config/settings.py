@@ -11,18 +11,18 @@ from medgov.config.env import Env
 env = Env()
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = env.path("MEDGOV_DATA_DIR", Path.cwd() / "var")
+DATA_DIR = env.get_path("MEDGOV_DATA_DIR", Path.cwd() / "var")
 
-DEBUG = env.bool("MEDGOV_DEBUG", default=False)
-SECRET_KEY = env.str(
+DEBUG = env.get_bool("MEDGOV_DEBUG", default=False)
+SECRET_KEY = env.get_str(
     "MEDGOV_SECRET_KEY",
     # The embedded default only serves local demos and tests; production sets its own.
     default="medgov-local-only-key-change-me-in-production-0123456789abcdef",
 )
-ALLOWED_HOSTS = env.list("MEDGOV_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("MEDGOV_CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = env.get_list("MEDGOV_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.get_list("MEDGOV_CSRF_TRUSTED_ORIGINS", [])
 
-MEDGOV_WAREHOUSE = env.path("MEDGOV_WAREHOUSE", DATA_DIR / "warehouse.duckdb")
+MEDGOV_WAREHOUSE = env.get_path("MEDGOV_WAREHOUSE", DATA_DIR / "warehouse.duckdb")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "medgov.governance.core",
     "medgov.governance.accounts",
+    "medgov.governance.quality",
     "medgov.interfaces.web",
 ]
 
@@ -87,21 +88,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-PASSWORD_HASHERS = env.list(
+PASSWORD_HASHERS = env.get_list(
     "MEDGOV_PASSWORD_HASHERS",
     ["django.contrib.auth.hashers.PBKDF2PasswordHasher"],
 )
 # Login throttling: this many consecutive failures lock the account for the lock period.
-MEDGOV_LOGIN_MAX_FAILURES = env.int("MEDGOV_LOGIN_MAX_FAILURES", 10, minimum=1)
-MEDGOV_LOGIN_LOCK_MINUTES = env.int("MEDGOV_LOGIN_LOCK_MINUTES", 15, minimum=1)
+MEDGOV_LOGIN_MAX_FAILURES = env.get_int("MEDGOV_LOGIN_MAX_FAILURES", 10, minimum=1)
+MEDGOV_LOGIN_LOCK_MINUTES = env.get_int("MEDGOV_LOGIN_LOCK_MINUTES", 15, minimum=1)
 
-SESSION_COOKIE_AGE = env.int("MEDGOV_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
+SESSION_COOKIE_AGE = env.get_int("MEDGOV_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SECURE_HTTPS = env.bool("MEDGOV_HTTPS", default=False)
+SECURE_HTTPS = env.get_bool("MEDGOV_HTTPS", default=False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
 SECURE_SSL_REDIRECT = SECURE_HTTPS
@@ -124,7 +125,7 @@ SECURE_CSP = {
 }
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("MEDGOV_TIME_ZONE", "UTC")
+TIME_ZONE = env.get_str("MEDGOV_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -134,6 +135,7 @@ STATICFILES_FINDERS = [
     "medgov.interfaces.web.finders.PackageAssetFinder",
 ]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise indexes it at start-up; collectstatic is optional
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -144,17 +146,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 TASKS = {
     "default": {
-        "BACKEND": env.str("MEDGOV_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": env.get_str("MEDGOV_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
 
-EMAIL_BACKEND = env.str("MEDGOV_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("MEDGOV_FROM_EMAIL", "medgov@localhost")
+MAILERS = {
+    "default": {"BACKEND": env.get_str("MEDGOV_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}
+}
+DEFAULT_FROM_EMAIL = env.get_str("MEDGOV_FROM_EMAIL", "medgov@localhost")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("MEDGOV_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.get_str("MEDGOV_LOG_LEVEL", "WARNING")},
 }

@@ -15,6 +15,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "The user name or password is not correct. Both are case-sensitive; repeated failures lock the account."
+        ),
         "locked": (
             "This account is locked after too many failed sign-in attempts. "
             "Try again after %(until)s, or ask an administrator."

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -19,7 +18,7 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-        permissions: ClassVar[list[tuple[str, str]]] = [
+        permissions = [
             ("manage_users", "Can create users and assign roles"),
         ]
 

@@ -104,7 +104,9 @@ def do_deactivate_user(user: User, *, actor: User | None) -> User:
             return locked
         locked.is_active = False
         locked.save(update_fields=["is_active"])
-        audit.record(actor=actor, action="user.deactivate", target=locked, before={"is_active": True}, after={"is_active": False})
+        audit.record(
+            actor=actor, action="user.deactivate", target=locked, before={"is_active": True}, after={"is_active": False}
+        )
     return locked
 
 
@@ -162,5 +164,7 @@ def do_create_api_token(user: User, name: str, *, expires_at: dt.datetime | None
         record = ApiToken.objects.create(
             user=user, name=name, digest=ApiToken.digest_of(token), prefix=token[:8], expires_at=expires_at
         )
-        audit.record(actor=actor, action="api_token.create", target=record, before=None, after={"user": user.pk, "name": name})
+        audit.record(
+            actor=actor, action="api_token.create", target=record, before=None, after={"user": user.pk, "name": name}
+        )
     return token

@@ -7,7 +7,7 @@ from medgov.governance.core.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ("occurred_at", "actor_label", "action", "object_type", "object_id", "request_id")
     list_filter = ("action", "object_type", "is_read")
     search_fields = ("object_repr", "object_id", "actor_label")

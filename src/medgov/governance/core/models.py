@@ -50,12 +50,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-occurred_at", "-id"]
-        permissions: ClassVar[list[tuple[str, str]]] = [
+        permissions = [
             ("view_audit_trail", "Can search and export the audit trail"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        return (
+            f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:

@@ -9,7 +9,7 @@ import typer
 
 from medgov.interfaces.cli.main import app, serve, setup_django
 
-DEMO_PASSWORD = "medgov-demo-2026!"
+DEMO_PASSWORD = "medgov-demo-2026!"  # noqa: S105  (demo accounts only, printed to the operator)
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("cmo", "Dr. Alex Morgan", "cmo", ""),
@@ -62,6 +62,8 @@ def demo(
         step()
     typer.echo("")
     typer.echo(f"medgov demo is ready at http://{host}:{port}/")
-    typer.echo(f"sign in as 'cmo' (or quality, mso, chief, clinician, board, auditor, admin) with password {DEMO_PASSWORD}")
+    typer.echo(
+        f"sign in as 'cmo' (or quality, mso, chief, clinician, board, auditor, admin) with password {DEMO_PASSWORD}"
+    )
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=2, threads=4)

@@ -11,7 +11,9 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="web/login.html", authentication_form=ThrottledAuthenticationForm, redirect_authenticated_user=True
+            template_name="web/login.html",
+            authentication_form=ThrottledAuthenticationForm,
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medgov.governance.accounts import selectors as account_selectors
 from medgov.governance.accounts import services as account_services
 from medgov.governance.accounts.choices import Role
+from medgov.governance.accounts.models import User
 from medgov.governance.core.selectors import AuditFilter, audit_events_visible_to
 
 
@@ -35,7 +37,15 @@ class AuditFilterForm(forms.Form):
 def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and form.is_valid():
-        return form, AuditFilter(**{key: value or ("" if key not in {"since", "until"} else None) for key, value in form.cleaned_data.items()})
+        data = form.cleaned_data
+        return form, AuditFilter(
+            text=data["text"],
+            action=data["action"],
+            object_type=data["object_type"],
+            actor=data["actor"],
+            since=data["since"],
+            until=data["until"],
+        )
     return form, AuditFilter()
 
 
@@ -45,9 +55,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     querystring = request.GET.copy()
     querystring.pop("page", None)
-    return render(
-        request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()}
-    )
+    return render(request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()})
 
 
 class _Echo:
@@ -59,9 +67,20 @@ def audit_trail_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)
     writer = csv.writer(_Echo())
-    header = ["occurred_at", "actor", "action", "object_type", "object_id", "object", "before", "after", "request_id", "read"]
+    header = [
+        "occurred_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object",
+        "before",
+        "after",
+        "request_id",
+        "read",
+    ]
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[str]:
         yield writer.writerow(header)
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
@@ -143,6 +162,8 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     form = UserRolesForm(request.POST)
     if not form.is_valid():
         raise PermissionDenied
-    account_services.do_set_user_roles(person, [Role(value) for value in form.cleaned_data["roles"]], actor=request.user)  # type: ignore[arg-type]
+    actor = request.user
+    assert isinstance(actor, User)
+    account_services.do_set_user_roles(person, [Role(value) for value in form.cleaned_data["roles"]], actor=actor)
     messages.success(request, f"Roles of {person.username} updated.")
     return redirect("web:users")

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,24 +14,33 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('action', models.CharField(db_index=True, max_length=100)),
-                ('object_type', models.CharField(db_index=True, max_length=100)),
-                ('object_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('object_repr', models.CharField(blank=True, max_length=300)),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('is_read', models.BooleanField(default=False)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("actor_label", models.CharField(max_length=150)),
+                ("action", models.CharField(db_index=True, max_length=100)),
+                ("object_type", models.CharField(db_index=True, max_length=100)),
+                ("object_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("object_repr", models.CharField(blank=True, max_length=300)),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("is_read", models.BooleanField(default=False)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
-                'permissions': [('view_audit_trail', 'Can search and export the audit trail')],
+                "ordering": ["-occurred_at", "-id"],
+                "permissions": [("view_audit_trail", "Can search and export the audit trail")],
             },
         ),
     ]

@@ -10,7 +10,10 @@ SQLITE = [
     """CREATE TRIGGER core_auditevent_no_delete BEFORE DELETE ON core_auditevent
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 ]
-SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS core_auditevent_no_update", "DROP TRIGGER IF EXISTS core_auditevent_no_delete"]
+SQLITE_REVERSE = [
+    "DROP TRIGGER IF EXISTS core_auditevent_no_update",
+    "DROP TRIGGER IF EXISTS core_auditevent_no_delete",
+]
 
 POSTGRESQL = [
     """CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger AS $$
