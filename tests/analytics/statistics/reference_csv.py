@@ -34,7 +34,14 @@ def decimals(text: str) -> int:
     return len(mantissa.split(".")[1]) if "." in mantissa else 0
 
 
-def assert_close(actual: np.ndarray | list[float], expected: np.ndarray | list[float], *, rtol: float, label: str) -> None:
+def assert_close(
+    actual: np.ndarray | list[float], expected: np.ndarray | list[float], *, rtol: float, label: str
+) -> None:
     np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=0, equal_nan=True, err_msg=label
+        np.asarray(actual, dtype=float),
+        np.asarray(expected, dtype=float),
+        rtol=rtol,
+        atol=0,
+        equal_nan=True,
+        err_msg=label,
     )

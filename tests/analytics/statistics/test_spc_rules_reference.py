@@ -98,11 +98,17 @@ def test_plotthedots_summary(case: str, spec: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("expected_file", "screen", "upper", "mean", "lower"),
     [
-        pytest.param("vignette_deviations_screen_true_expected.csv", True, 4.604444, 1.944444, -0.7155556, id="screened"),
-        pytest.param("vignette_deviations_screen_false_expected.csv", False, 6.951503, 1.944444, -3.062614, id="unscreened"),
+        pytest.param(
+            "vignette_deviations_screen_true_expected.csv", True, 4.604444, 1.944444, -0.7155556, id="screened"
+        ),
+        pytest.param(
+            "vignette_deviations_screen_false_expected.csv", False, 6.951503, 1.944444, -3.062614, id="unscreened"
+        ),
     ],
 )
-def test_plotthedots_vignette_deviations(expected_file: str, screen: bool, upper: float, mean: float, lower: float) -> None:
+def test_plotthedots_vignette_deviations(
+    expected_file: str, screen: bool, upper: float, mean: float, lower: float
+) -> None:
     rows = read_rows(PLOTTHEDOTS / "vignette_deviations_input.csv")
     chart = making_data_count_chart(numbers(rows, "data"), screen_outliers=screen)
     _compare(chart, read_rows(PLOTTHEDOTS / expected_file), expected_file)

@@ -22,6 +22,7 @@ import pyarrow as pa
 from medgov.analytics.contracts import UNKNOWN_RESOURCE_TYPE, ResourceTypeCounts
 from medgov.analytics.ingest.fhir import compare_versions
 from medgov.analytics.ingest.readers import Rejected, Resource
+from medgov.analytics.warehouse.connection import run
 
 NEW = "new"
 REPLACED = "replaced"
@@ -53,11 +54,10 @@ class Lander:
         self.reasons: Counter[str] = Counter()
         self._resources: list[tuple[Resource, str]] = []
         self._rejected: list[tuple[Rejected, str]] = []
+        self._files: list[str] = []
 
     def begin_file(self, source_file: str) -> None:
-        """Forget earlier quarantine rows of this file: the quarantine tells what is wrong with each file now."""
-        self.flush()
-        self.connection.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
+        self._files.append(source_file)
 
     def add(self, record: Resource | Rejected, source_file: str) -> None:
         if isinstance(record, Resource):
@@ -74,6 +74,25 @@ class Lander:
         if self._rejected:
             self._quarantine(self._rejected)
             self._rejected = []
+
+    def finish(self) -> None:
+        """Flush, then drop older quarantine rows of the files read: the quarantine says what is wrong with
+        each file as last loaded, so a fixed file reloaded leaves none behind and a reload adds no repeats."""
+        self.flush()
+        if not self._files:
+            return
+        self.connection.register("loaded_files", pa.table({"source_file": pa.array(self._files, pa.string())}))
+        try:
+            run(
+                self.connection,
+                """
+                DELETE FROM quarantine
+                WHERE load_id <> ? AND source_file IN (SELECT source_file FROM loaded_files)
+                """,
+                [self.load_id],
+            )
+        finally:
+            self.connection.unregister("loaded_files")
 
     def counts(self) -> dict[str, ResourceTypeCounts]:
         by_type: dict[str, Counter[str]] = {}
@@ -106,7 +125,8 @@ class Lander:
         )
         self.connection.register("quarantine_batch", batch)
         try:
-            self.connection.execute(
+            run(
+                self.connection,
                 "INSERT INTO quarantine SELECT *, ? FROM quarantine_batch",
                 [self.load_id],
             )
@@ -155,12 +175,13 @@ def merge_resources(lander: Lander, resources: list[tuple[Resource, str]]) -> No
         )
         connection.register("superseded_keys", keys)
         try:
-            connection.execute(
+            run(
+                connection,
                 """
                 DELETE FROM raw_resource
                 USING superseded_keys AS k
                 WHERE raw_resource.resource_type = k.resource_type AND raw_resource.id = k.id
-                """
+                """,
             )
         finally:
             connection.unregister("superseded_keys")
@@ -217,7 +238,8 @@ def _insert(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Resource, st
     )
     connection.register("resource_batch", batch)
     try:
-        connection.execute(
+        run(
+            connection,
             """
             INSERT INTO raw_resource
             SELECT resource_type, id, version_id, last_updated, content_hash, resource::JSON,

@@ -17,7 +17,7 @@ import orjson
 from medgov.analytics.contracts import LoadReport
 from medgov.analytics.ingest.landing import Lander
 from medgov.analytics.ingest.readers import SourceFile, discover
-from medgov.analytics.warehouse.connection import connect
+from medgov.analytics.warehouse.connection import connect, run, scalar
 from medgov.analytics.warehouse.materialise import materialise
 
 DEFAULT_CHUNK_SIZE = 20_000
@@ -56,9 +56,9 @@ def ingest_into(
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     total_bytes = 0
-    connection.execute("BEGIN TRANSACTION")
+    run(connection, "BEGIN TRANSACTION")
     try:
-        (load_id,) = connection.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone() or (1,)
+        load_id = int(scalar(connection, "SELECT coalesce(max(load_id), 0) + 1 FROM load_log"))
         lander = Lander(connection, load_id=int(load_id), chunk_size=chunk_size)
         for path in files:
             source = SourceFile(path)
@@ -73,7 +73,7 @@ def ingest_into(
                     reported = position
             if progress is not None:
                 progress(source.size - reported, path)
-        lander.flush()
+        lander.finish()
         tables = materialise(connection)
         seconds = time.perf_counter() - clock
         report = LoadReport(
@@ -86,9 +86,9 @@ def ingest_into(
             tables=tables,
         )
         _log(connection, report, started_at)
-        connection.execute("COMMIT")
+        run(connection, "COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        run(connection, "ROLLBACK")
         raise
     return report
 
@@ -111,7 +111,8 @@ def _log(connection: duckdb.DuckDBPyConnection, report: LoadReport, started_at: 
         "tables": dict(report.tables),
         "seconds": report.seconds,
     }
-    connection.execute(
+    run(
+        connection,
         "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             report.load_id,

@@ -222,7 +222,9 @@ def _moving_range_chart(values: FloatArray, base: NDArray[np.bool_]) -> _Limits:
     base_ranges = moving_ranges[base & np.isfinite(moving_ranges)]
     n = values.size
     if base_ranges.size == 0:
-        return _no_limits(moving_ranges, math.nan, "no two consecutive baseline values are present, so no moving range exists")
+        return _no_limits(
+            moving_ranges, math.nan, "no two consecutive baseline values are present, so no moving range exists"
+        )
     centre = float(np.mean(base_ranges))
     if centre == 0:
         return _no_limits(moving_ranges, centre, "the baseline is constant: every moving range is zero")
@@ -255,9 +257,13 @@ def _attribute(
     centre = float(np.sum(counts[usable])) / total
     proportion = chart in (ChartType.P, ChartType.P_PRIME)
     if centre == 0:
-        return _no_limits(values, centre, "every baseline count is zero: a zero rate has no sampling variation to bound")
+        return _no_limits(
+            values, centre, "every baseline count is zero: a zero rate has no sampling variation to bound"
+        )
     if proportion and centre == 1:
-        return _no_limits(values, centre, "every baseline case has the event: a proportion of one has no binomial variation")
+        return _no_limits(
+            values, centre, "every baseline case has the event: a proportion of one has no binomial variation"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = centre * (1 - centre) if proportion else centre
         sigma = np.sqrt(variance / denominators)
@@ -290,7 +296,9 @@ def _count(counts: FloatArray, base: NDArray[np.bool_]) -> _Limits:
         return _no_limits(counts, math.nan, "no baseline count is present")
     centre = float(np.mean(base_counts))
     if centre == 0:
-        return _no_limits(counts, centre, "every baseline count is zero: a zero rate has no sampling variation to bound")
+        return _no_limits(
+            counts, centre, "every baseline count is zero: a zero rate has no sampling variation to bound"
+        )
     limits = _symmetric(counts, centre, math.sqrt(centre))
     return _Limits(
         counts,
@@ -332,7 +340,9 @@ def _geometric(values: FloatArray, base: NDArray[np.bool_]) -> _Limits:
     mean = float(np.mean(base_values))
     median = float(np.median(base_values))
     if mean == 0:
-        return _no_limits(values, median, "every baseline value is zero: events on every opportunity leave no variation")
+        return _no_limits(
+            values, median, "every baseline value is zero: events on every opportunity leave no variation"
+        )
     limits = _symmetric(values, mean, math.sqrt(mean * (mean + 1)))
     return _Limits(
         values,

@@ -241,7 +241,9 @@ def special_cause_types(
     n = len(values)
     y = [float(v) for v in values]
     trend = part_of_pattern(trend_end_flags(y, rules.trend_points), rules.trend_points)
-    windows = near_limit_window_flags(close_to_limits, relative_to_mean, rules.near_limit_points, rules.near_limit_window)
+    windows = near_limit_window_flags(
+        close_to_limits, relative_to_mean, rules.near_limit_points, rules.near_limit_window
+    )
     near = [int(w == 1 and bool(c)) for w, c in zip(windows, close_to_limits, strict=True)]
     shift = part_of_pattern(run_end_flags(relative_to_mean, rules.shift_points), rules.shift_points)
     step_sign = [0] + [int(np.sign(y[i] - y[i - 1])) if math.isfinite(y[i] - y[i - 1]) else 0 for i in range(1, n)]
@@ -272,7 +274,13 @@ def point_types(labels: Sequence[str], improvement_direction: ImprovementDirecti
     direction = ImprovementDirection(improvement_direction).sign
     result: list[PointType] = []
     for label in labels:
-        high = 1 if ("Above" in label or "Increasing" in label) else -1 if ("Below" in label or "Decreasing" in label) else 0
+        high = (
+            1
+            if ("Above" in label or "Increasing" in label)
+            else -1
+            if ("Below" in label or "Decreasing" in label)
+            else 0
+        )
         if high == 0:
             result.append(PointType.COMMON_CAUSE)
         elif direction == 0:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -75,8 +77,23 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path), read_only=read_only)
-    connection.execute("SET TimeZone = 'UTC'")
+    run(connection, "SET TimeZone = 'UTC'")
     if not read_only:
         for statement in LANDING_DDL:
-            connection.execute(statement)
+            run(connection, statement)
     return connection
+
+
+def run(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] | None = None) -> None:
+    """Execute a statement to completion.
+
+    DuckDB's Python client keeps a statement's result pending until it is fetched, and refuses further work
+    on the connection meanwhile; fetching here also makes sure a DELETE or INSERT has finished before the next.
+    """
+    connection.execute(sql, parameters).fetchall()
+
+
+def scalar(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+    """The first column of the first row of a query (fetched whole, for the same reason as :func:`run`)."""
+    result = connection.execute(sql, parameters).fetchall()
+    return result[0][0] if result else None

@@ -6,7 +6,7 @@ from datetime import UTC
 from pathlib import Path
 
 from medgov.analytics.contracts import LoadSummary, TableInfo, WarehouseInfo
-from medgov.analytics.warehouse.connection import connect
+from medgov.analytics.warehouse.connection import connect, scalar
 from medgov.analytics.warehouse.materialise import TABLE_NAMES
 
 
@@ -26,8 +26,7 @@ def warehouse_info(warehouse: Path | str) -> WarehouseInfo:
         tables: list[TableInfo] = []
         for name in TABLE_NAMES:
             if name in existing:
-                row = connection.execute(f"SELECT count(*) FROM {name}").fetchone()
-                tables.append(TableInfo(name=name, rows=int(row[0]) if row else 0))
+                tables.append(TableInfo(name=name, rows=int(scalar(connection, f"SELECT count(*) FROM {name}"))))
         raw: dict[str, int] = {}
         quarantined = 0
         last_load: LoadSummary | None = None
@@ -39,17 +38,17 @@ def warehouse_info(warehouse: Path | str) -> WarehouseInfo:
                 ).fetchall()
             }
         if "quarantine" in existing:
-            row = connection.execute("SELECT count(*) FROM quarantine").fetchone()
-            quarantined = int(row[0]) if row else 0
+            quarantined = int(scalar(connection, "SELECT count(*) FROM quarantine"))
         if "load_log" in existing:
-            last = connection.execute(
+            last_rows = connection.execute(
                 """
                 SELECT load_id, started_at, finished_at, files, bytes, read, new, replaced, unchanged, stale,
                        quarantined
                 FROM load_log ORDER BY load_id DESC LIMIT 1
                 """
-            ).fetchone()
-            if last is not None:
+            ).fetchall()
+            if last_rows:
+                last = last_rows[0]
                 last_load = LoadSummary(
                     load_id=int(last[0]),
                     started_at=last[1].replace(tzinfo=UTC),

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from medgov.analytics.ingest.viewdefinition import compile_view
+from medgov.analytics.warehouse.connection import run, scalar
 
 RAW_SOURCE = "raw_resource"
 
@@ -341,10 +342,9 @@ def materialise(connection: duckdb.DuckDBPyConnection, *, source: str = RAW_SOUR
     Runs in the caller's transaction, if any, so a failure leaves the previous tables in place.
     """
     for macro in _MACROS:
-        connection.execute(macro)
+        run(connection, macro)
     counts: dict[str, int] = {}
     for table in TABLES:
-        connection.execute(f"CREATE OR REPLACE TABLE {table.name} AS {table_sql(table, source=source)}")
-        row = connection.execute(f"SELECT count(*) FROM {table.name}").fetchone()
-        counts[table.name] = int(row[0]) if row else 0
+        run(connection, f"CREATE OR REPLACE TABLE {table.name} AS {table_sql(table, source=source)}")
+        counts[table.name] = int(scalar(connection, f"SELECT count(*) FROM {table.name}"))
     return counts

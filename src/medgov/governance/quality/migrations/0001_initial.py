@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,144 +14,342 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Measure',
+            name="Measure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measure_id', models.CharField(max_length=100)),
-                ('version', models.CharField(max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('rationale', models.TextField(blank=True)),
-                ('source', models.CharField(blank=True, max_length=200)),
-                ('scoring', models.CharField(max_length=30)),
-                ('improvement_direction', models.CharField(choices=[('increase', 'Higher is better'), ('decrease', 'Lower is better')], max_length=10)),
-                ('unit_label', models.CharField(blank=True, help_text="How the rate reads, e.g. '%' or 'per 1,000 patient days'.", max_length=60)),
-                ('is_headline', models.BooleanField(default=False, help_text='Shown among the vital signs on the cockpit.')),
-                ('is_current', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("measure_id", models.CharField(max_length=100)),
+                ("version", models.CharField(max_length=20)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("rationale", models.TextField(blank=True)),
+                ("source", models.CharField(blank=True, max_length=200)),
+                ("scoring", models.CharField(max_length=30)),
+                (
+                    "improvement_direction",
+                    models.CharField(
+                        choices=[("increase", "Higher is better"), ("decrease", "Lower is better")], max_length=10
+                    ),
+                ),
+                (
+                    "unit_label",
+                    models.CharField(
+                        blank=True, help_text="How the rate reads, e.g. '%' or 'per 1,000 patient days'.", max_length=60
+                    ),
+                ),
+                (
+                    "is_headline",
+                    models.BooleanField(default=False, help_text="Shown among the vital signs on the cockpit."),
+                ),
+                ("is_current", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['title'],
-                'permissions': [('view_quality', 'Can view quality measures, results and signals'), ('view_phi', 'Can drill down to patients and encounters'), ('manage_targets', 'Can set measure targets'), ('manage_signals', 'Can acknowledge, review and close signals')],
-                'constraints': [models.UniqueConstraint(fields=('measure_id', 'version'), name='quality_measure_unique_version', violation_error_message='This measure version is already registered.')],
+                "ordering": ["title"],
+                "permissions": [
+                    ("view_quality", "Can view quality measures, results and signals"),
+                    ("view_phi", "Can drill down to patients and encounters"),
+                    ("manage_targets", "Can set measure targets"),
+                    ("manage_signals", "Can acknowledge, review and close signals"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("measure_id", "version"),
+                        name="quality_measure_unique_version",
+                        violation_error_message="This measure version is already registered.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MeasureRefresh',
+            name="MeasureRefresh",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('warehouse', models.CharField(max_length=500)),
-                ('result_count', models.PositiveIntegerField(default=0)),
-                ('signal_count', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("warehouse", models.CharField(max_length=500)),
+                ("result_count", models.PositiveIntegerField(default=0)),
+                ("signal_count", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('dimension', models.CharField(default='all', max_length=40)),
-                ('stratum_key', models.CharField(default='all', max_length=120)),
-                ('value', models.FloatField()),
-                ('direction', models.CharField(choices=[('increase', 'Higher is better'), ('decrease', 'Lower is better')], max_length=10)),
-                ('effective_from', models.DateField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='quality.measure')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='owned_targets', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("dimension", models.CharField(default="all", max_length=40)),
+                ("stratum_key", models.CharField(default="all", max_length=120)),
+                ("value", models.FloatField()),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("increase", "Higher is better"), ("decrease", "Lower is better")], max_length=10
+                    ),
+                ),
+                ("effective_from", models.DateField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="targets", to="quality.measure"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_targets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TargetChange',
+            name="TargetChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('changed_at', models.DateTimeField()),
-                ('reason', models.TextField()),
-                ('old_value', models.FloatField(blank=True, null=True)),
-                ('new_value', models.FloatField()),
-                ('old_direction', models.CharField(blank=True, max_length=10)),
-                ('new_direction', models.CharField(max_length=10)),
-                ('effective_from', models.DateField()),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='quality.target')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("changed_at", models.DateTimeField()),
+                ("reason", models.TextField()),
+                ("old_value", models.FloatField(blank=True, null=True)),
+                ("new_value", models.FloatField()),
+                ("old_direction", models.CharField(blank=True, max_length=10)),
+                ("new_direction", models.CharField(max_length=10)),
+                ("effective_from", models.DateField()),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="changes", to="quality.target"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MeasureResult',
+            name="MeasureResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grain', models.CharField(choices=[('month', 'Month'), ('quarter', 'Quarter'), ('year', 'Year')], max_length=10)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('dimension', models.CharField(max_length=40)),
-                ('stratum_key', models.CharField(max_length=120)),
-                ('stratum_label', models.CharField(max_length=200)),
-                ('parent_key', models.CharField(blank=True, help_text='Stratum one level up, for drill-down.', max_length=120)),
-                ('initial_population', models.PositiveIntegerField(default=0)),
-                ('denominator', models.FloatField(default=0)),
-                ('denominator_exclusion', models.PositiveIntegerField(default=0)),
-                ('numerator', models.FloatField(default=0)),
-                ('rate', models.FloatField(blank=True, null=True)),
-                ('rate_low', models.FloatField(blank=True, null=True)),
-                ('rate_high', models.FloatField(blank=True, null=True)),
-                ('observed', models.FloatField(blank=True, null=True)),
-                ('expected', models.FloatField(blank=True, null=True)),
-                ('oe_ratio', models.FloatField(blank=True, null=True)),
-                ('oe_low', models.FloatField(blank=True, null=True)),
-                ('oe_high', models.FloatField(blank=True, null=True)),
-                ('calculable', models.BooleanField(default=True)),
-                ('reason', models.CharField(blank=True, help_text='Why the value is not calculable.', max_length=200)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='quality.measure')),
-                ('refresh', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='quality.measurerefresh')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "grain",
+                    models.CharField(
+                        choices=[("month", "Month"), ("quarter", "Quarter"), ("year", "Year")], max_length=10
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("dimension", models.CharField(max_length=40)),
+                ("stratum_key", models.CharField(max_length=120)),
+                ("stratum_label", models.CharField(max_length=200)),
+                (
+                    "parent_key",
+                    models.CharField(blank=True, help_text="Stratum one level up, for drill-down.", max_length=120),
+                ),
+                ("initial_population", models.PositiveIntegerField(default=0)),
+                ("denominator", models.FloatField(default=0)),
+                ("denominator_exclusion", models.PositiveIntegerField(default=0)),
+                ("numerator", models.FloatField(default=0)),
+                ("rate", models.FloatField(blank=True, null=True)),
+                ("rate_low", models.FloatField(blank=True, null=True)),
+                ("rate_high", models.FloatField(blank=True, null=True)),
+                ("observed", models.FloatField(blank=True, null=True)),
+                ("expected", models.FloatField(blank=True, null=True)),
+                ("oe_ratio", models.FloatField(blank=True, null=True)),
+                ("oe_low", models.FloatField(blank=True, null=True)),
+                ("oe_high", models.FloatField(blank=True, null=True)),
+                ("calculable", models.BooleanField(default=True)),
+                ("reason", models.CharField(blank=True, help_text="Why the value is not calculable.", max_length=200)),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="quality.measure"
+                    ),
+                ),
+                (
+                    "refresh",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="quality.measurerefresh"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['measure', 'dimension', 'stratum_key', 'grain', 'period_start'],
-                'indexes': [models.Index(fields=['measure', 'dimension', 'grain', 'period_start'], name='quality_mea_measure_ee4ea9_idx')],
-                'constraints': [models.UniqueConstraint(fields=('measure', 'grain', 'period_start', 'dimension', 'stratum_key'), name='quality_result_unique_stratum', violation_error_message='A result for this measure, period and stratum already exists.')],
+                "ordering": ["measure", "dimension", "stratum_key", "grain", "period_start"],
+                "indexes": [
+                    models.Index(
+                        fields=["measure", "dimension", "grain", "period_start"], name="quality_mea_measure_ee4ea9_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("measure", "grain", "period_start", "dimension", "stratum_key"),
+                        name="quality_result_unique_stratum",
+                        violation_error_message="A result for this measure, period and stratum already exists.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Signal',
+            name="Signal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('dimension', models.CharField(max_length=40)),
-                ('stratum_key', models.CharField(max_length=120)),
-                ('stratum_label', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('spc', 'SPC special cause'), ('funnel', 'Funnel plot outlier'), ('aberration', 'Count aberration')], max_length=12)),
-                ('direction', models.CharField(choices=[('improvement', 'Improvement'), ('concern', 'Concern')], max_length=12)),
-                ('rule', models.CharField(max_length=80)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('first_period', models.DateField()),
-                ('last_period', models.DateField()),
-                ('chart', models.JSONField(default=dict, help_text='Series and limits when the signal was raised.')),
-                ('state', models.CharField(choices=[('new', 'New'), ('acknowledged', 'Acknowledged'), ('under_review', 'Under review'), ('closed', 'Closed')], default='new', max_length=14)),
-                ('close_reason', models.TextField(blank=True)),
-                ('action_reference', models.CharField(blank=True, help_text='The action that addresses it, e.g. safety.rca_action:12', max_length=200)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signals', to='quality.measure')),
-                ('raised_by_refresh', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='signals', to='quality.measurerefresh')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("dimension", models.CharField(max_length=40)),
+                ("stratum_key", models.CharField(max_length=120)),
+                ("stratum_label", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("spc", "SPC special cause"),
+                            ("funnel", "Funnel plot outlier"),
+                            ("aberration", "Count aberration"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(choices=[("improvement", "Improvement"), ("concern", "Concern")], max_length=12),
+                ),
+                ("rule", models.CharField(max_length=80)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("first_period", models.DateField()),
+                ("last_period", models.DateField()),
+                ("chart", models.JSONField(default=dict, help_text="Series and limits when the signal was raised.")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("acknowledged", "Acknowledged"),
+                            ("under_review", "Under review"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=14,
+                    ),
+                ),
+                ("close_reason", models.TextField(blank=True)),
+                (
+                    "action_reference",
+                    models.CharField(
+                        blank=True, help_text="The action that addresses it, e.g. safety.rca_action:12", max_length=200
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="signals", to="quality.measure"
+                    ),
+                ),
+                (
+                    "raised_by_refresh",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="signals",
+                        to="quality.measurerefresh",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-first_period', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('measure', 'dimension', 'stratum_key', 'kind', 'rule', 'first_period'), name='quality_signal_raised_once', violation_error_message='This special cause has already been raised.'), models.CheckConstraint(condition=models.Q(models.Q(('state', 'closed'), _negated=True), models.Q(('close_reason', ''), _negated=True), models.Q(('action_reference', ''), _negated=True), _connector='OR'), name='quality_signal_closed_with_reason', violation_error_message='A closed signal needs a reason or a link to the action that addresses it.')],
+                "ordering": ["-first_period", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("measure", "dimension", "stratum_key", "kind", "rule", "first_period"),
+                        name="quality_signal_raised_once",
+                        violation_error_message="This special cause has already been raised.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("state", "closed"), _negated=True),
+                            models.Q(("close_reason", ""), _negated=True),
+                            models.Q(("action_reference", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="quality_signal_closed_with_reason",
+                        violation_error_message="A closed signal needs a reason or a link to the action that addresses it.",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='target',
-            constraint=models.UniqueConstraint(fields=('measure', 'dimension', 'stratum_key'), name='quality_target_unique_unit', violation_error_message='This measure already has a target for this unit; change it instead.'),
+            model_name="target",
+            constraint=models.UniqueConstraint(
+                fields=("measure", "dimension", "stratum_key"),
+                name="quality_target_unique_unit",
+                violation_error_message="This measure already has a target for this unit; change it instead.",
+            ),
         ),
     ]
