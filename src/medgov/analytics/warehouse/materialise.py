@@ -236,15 +236,15 @@ TABLES: tuple[Table, ...] = (
         "observation",
         (
             *_text("id", "patient_id", "encounter_id", "status", "category_code"),
+            Column("code_system", "VARCHAR", "coalesce(v.component_code_system, v.observation_code_system)"),
+            Column("code", "VARCHAR", "coalesce(v.component_code, v.observation_code)"),
+            Column("display", "VARCHAR", "coalesce(v.component_display, v.observation_display)"),
             Column(
                 "effective_datetime",
                 "TIMESTAMP",
                 "fhir_timestamp(CAST(coalesce(v.effective_datetime, v.effective_instant, v.effective_period_start)"
                 " AS VARCHAR))",
             ),
-            Column("code_system", "VARCHAR", "coalesce(v.component_code_system, v.observation_code_system)"),
-            Column("code", "VARCHAR", "coalesce(v.component_code, v.observation_code)"),
-            Column("display", "VARCHAR", "coalesce(v.component_display, v.observation_display)"),
             Column(
                 "value_number",
                 "DOUBLE",
