@@ -54,6 +54,8 @@ class LoadReport:
     quarantine_reasons: Mapping[str, int] = field(default_factory=lambda: _frozen_mapping({}))
     tables: Mapping[str, int] = field(default_factory=lambda: _frozen_mapping({}))
     """Row counts of the canonical tables after the load."""
+    materialise_seconds: float = 0.0
+    """The part of ``seconds`` spent rebuilding the canonical tables from the landed resources."""
 
     @property
     def totals(self) -> ResourceTypeCounts:

@@ -74,6 +74,7 @@ def ingest_into(
             if progress is not None:
                 progress(source.size - reported, path)
         lander.finish()
+        materialise_started = time.perf_counter()
         tables = materialise(connection)
         seconds = time.perf_counter() - clock
         report = LoadReport(
@@ -84,6 +85,7 @@ def ingest_into(
             by_resource_type=lander.counts(),
             quarantine_reasons=dict(sorted(lander.reasons.items())),
             tables=tables,
+            materialise_seconds=time.perf_counter() - materialise_started,
         )
         _log(connection, report, started_at)
         run(connection, "COMMIT")

@@ -78,6 +78,8 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path), read_only=read_only)
     run(connection, "SET TimeZone = 'UTC'")
+    # The CLI draws its own progress bar; DuckDB's would interleave with it on the terminal.
+    run(connection, "SET enable_progress_bar = false")
     if not read_only:
         for statement in LANDING_DDL:
             run(connection, statement)

@@ -80,11 +80,15 @@ def render_report(report: LoadReport, warehouse: Path) -> Table:
         title=f"load {report.load_id} into {warehouse}",
         caption=(
             f"{report.files} files, {report.bytes / 1_000_000:.1f} MB in {report.seconds:.1f} s: "
-            f"{report.megabytes_per_second:.1f} MB/s, {report.resources_per_second:,.0f} resources/s"
+            f"{report.megabytes_per_second:.1f} MB/s, {report.resources_per_second:,.0f} resources/s "
+            f"(tables rebuilt in {report.materialise_seconds:.1f} s)"
         ),
     )
     for heading in ("resource type", "read", "new", "replaced", "unchanged", "stale", "quarantined"):
-        table.add_column(heading, justify="left" if heading == "resource type" else "right")
+        if heading == "resource type":
+            table.add_column(heading, no_wrap=True)
+        else:
+            table.add_column(heading, justify="right")
     rows = [*report.by_resource_type.items(), ("total", report.totals)]
     for name, counts in rows:
         table.add_row(
