@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from medgov.analytics import api
 from medgov.analytics.contracts import LoadReport, WarehouseInfo
@@ -75,15 +76,9 @@ def info(warehouse: WarehouseOption = None) -> None:
     Console().print(render_info(details))
 
 
-def render_report(report: LoadReport, warehouse: Path) -> Table:
-    table = Table(
-        title=f"load {report.load_id} into {warehouse}",
-        caption=(
-            f"{report.files} files, {report.bytes / 1_000_000:.1f} MB in {report.seconds:.1f} s: "
-            f"{report.megabytes_per_second:.1f} MB/s, {report.resources_per_second:,.0f} resources/s "
-            f"(tables rebuilt in {report.materialise_seconds:.1f} s)"
-        ),
-    )
+def render_report(report: LoadReport, warehouse: Path) -> Group:
+    # Summary lines sit below the table rather than in its caption, which would wrap to the table's width.
+    table = Table(title=f"load {report.load_id} into {warehouse}", title_justify="left")
     for heading in ("resource type", "read", "new", "replaced", "unchanged", "stale", "quarantined"):
         if heading == "resource type":
             table.add_column(heading, no_wrap=True)
@@ -106,13 +101,23 @@ def render_report(report: LoadReport, warehouse: Path) -> Table:
             ),
             style="bold" if name == "total" else None,
         )
-    for reason, count in report.quarantine_reasons.items():
-        table.add_row(f"quarantined: {reason}", f"{count:,}", style="red")
-    return table
+    lines = [
+        Text(
+            f"{report.files} files, {report.bytes / 1_000_000:.1f} MB in {report.seconds:.1f} s: "
+            f"{report.megabytes_per_second:.1f} MB/s, {report.resources_per_second:,.0f} resources/s "
+            f"(tables rebuilt in {report.materialise_seconds:.1f} s)"
+        )
+    ]
+    lines.extend(
+        Text(f"quarantined, {reason}: {count:,}", style="red") for reason, count in report.quarantine_reasons.items()
+    )
+    if report.quarantine_reasons:
+        lines.append(Text("see the quarantine table for each record's file, line, reason and text"))
+    return Group(table, *lines)
 
 
-def render_info(details: WarehouseInfo) -> Table:
-    table = Table(title=f"warehouse {details.path}")
+def render_info(details: WarehouseInfo) -> Group:
+    table = Table(title=f"warehouse {details.path}", title_justify="left")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for item in details.tables:
@@ -121,11 +126,11 @@ def render_info(details: WarehouseInfo) -> Table:
     table.add_row("quarantine", f"{details.quarantined:,}", style="red" if details.quarantined else "dim")
     last = details.last_load
     if last is None:
-        table.caption = "no load yet"
+        summary = "no load yet"
     else:
-        table.caption = (
+        summary = (
             f"last load {last.load_id} finished {last.finished_at:%Y-%m-%d %H:%M:%S} UTC: {last.files} files, "
             f"{last.read:,} read, {last.new:,} new, {last.replaced:,} replaced, {last.unchanged:,} unchanged, "
             f"{last.stale:,} stale, {last.quarantined:,} quarantined"
         )
-    return table
+    return Group(table, Text(summary))
