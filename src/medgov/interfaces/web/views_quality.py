@@ -256,7 +256,9 @@ def set_target(request: HttpRequest, measure_id: str) -> HttpResponse:
     assert isinstance(actor, User)
     form = TargetForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{field}: {', '.join(errors)}" for field, errors in form.errors.items()))
+        messages.error(
+            request, "; ".join(f"{field}: {', '.join(str(e) for e in errors)}" for field, errors in form.errors.items())
+        )
         return redirect("quality:measure", measure_id=measure.measure_id)
     try:
         services.do_set_target(
