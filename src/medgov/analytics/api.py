@@ -21,6 +21,7 @@ from medgov.analytics.statistics.spc import MakingDataCountChart, making_data_co
 from medgov.analytics.statistics.spc_rules import ImprovementDirection
 from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
 from medgov.analytics.warehouse.info import warehouse_info as _warehouse_info
+from medgov.analytics.warehouse.structure import Structure, read_structure
 
 # --- clinical data: ingest and the warehouse --------------------------------------------------------------------
 
@@ -233,3 +234,9 @@ def suppress_small_cells(
             )
         )
     return tuple(rows)
+
+
+def organisation_structure(warehouse: Path | str) -> Structure:
+    """Names and the hierarchy (hospital > department > unit, practitioner > department) from the warehouse,
+    plus the standard labels of the equity dimensions' codes. An absent warehouse gives only the code labels."""
+    return read_structure(warehouse)
