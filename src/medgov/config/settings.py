@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "medgov.governance.core",
     "medgov.governance.accounts",
+    "medgov.governance.emergency",
+    "medgov.governance.staff",
     "medgov.interfaces.web",
 ]
 
