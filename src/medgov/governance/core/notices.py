@@ -27,9 +27,10 @@ def notify(recipients: Iterable[Any], text: str, *, link: str = "") -> list[Noti
         def send() -> None:
             body = text if not link else f"{text}\n\n{link}"
             for address in addresses:
-                send_mail(f"[medgov] {text[:70]}", body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=True)
+                send_mail(f"[medgov] {text[:70]}", body, settings.DEFAULT_FROM_EMAIL, [address])
 
-        transaction.on_commit(send)
+        # robust: a mail server that is down must not undo or break the change that was committed.
+        transaction.on_commit(send, robust=True)
     return notices
 
 
