@@ -22,8 +22,9 @@ def _at(time_machine, day):
 
 def _privileged(make_practitioner, office, chief, cmo, item, **fields):
     practitioner = make_practitioner(**fields)
-    request = services.do_submit_privilege_request(practitioner, kind="initial", items=[item], is_complete=True,
-                                                   actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[item], is_complete=True, actor=office
+    )
     services.do_review_privilege_request(request, step="department_chief", outcome="approve", actor=chief)
     for step in ("credentials_committee", "medical_executive_committee", "board"):
         services.do_review_privilege_request(request, step=step, outcome="approve", actor=cmo)
@@ -54,22 +55,40 @@ def test_licence_expiry_suspends_on_the_expiry_date_with_audit_and_notice(
     assert list(practitioner.grants.values_list("status", flat=True)) == [GrantStatus.SUSPENDED_CREDENTIAL_LAPSE]
     event = AuditEvent.objects.get(action="staff.practitioner_suspend_credential_lapse")
     assert (event.actor, event.actor_label, event.after) == (
-        None, "system",
-        {"status": "suspended_credential_lapse", "reasons": ["state licence MD-1001 expired on 2026-06-30"],
-         "effective_on": "2026-06-30"},
+        None,
+        "system",
+        {
+            "status": "suspended_credential_lapse",
+            "reasons": ["state licence MD-1001 expired on 2026-06-30"],
+            "effective_on": "2026-06-30",
+        },
     )
-    text = f"{practitioner} is suspended (credential lapse) from 2026-06-30: state licence MD-1001 expired on 2026-06-30"
+    text = (
+        f"{practitioner} is suspended (credential lapse) from 2026-06-30: state licence MD-1001 expired on 2026-06-30"
+    )
     assert sorted(Notice.objects.filter(text=text).values_list("recipient__username", flat=True)) == sorted(
         [office.username, chief.username, cmo.username]
     )
     assert sorted(address for message in mail.outbox if message.body.startswith(text) for address in message.to) == [
-        "chief@example.org", "cmo@example.org", "mso@example.org",
+        "chief@example.org",
+        "cmo@example.org",
+        "mso@example.org",
     ]
     # The next run does nothing more; a renewed, verified licence reinstates the privileges.
     assert tasks.daily_staff_scan.enqueue().return_value["suspended"] == 0
-    services.do_add_credential(practitioner, kind="state_licence", issuer="State Medical Board", number="MD-1001",
-                               state="MA", issued_on=D(2026, 6, 30), expires_on=D(2028, 6, 30), result="confirmed",
-                               verified_on=D(2026, 6, 30), verification_source="board", actor=office)
+    services.do_add_credential(
+        practitioner,
+        kind="state_licence",
+        issuer="State Medical Board",
+        number="MD-1001",
+        state="MA",
+        issued_on=D(2026, 6, 30),
+        expires_on=D(2028, 6, 30),
+        result="confirmed",
+        verified_on=D(2026, 6, 30),
+        verification_source="board",
+        actor=office,
+    )
     practitioner.refresh_from_db()
     assert practitioner.status == PractitionerStatus.ACTIVE
     assert list(practitioner.grants.values_list("status", flat=True)) == [GrantStatus.ACTIVE]
@@ -86,8 +105,10 @@ def test_dea_expiry_suspends_only_practitioners_who_prescribe_controlled_substan
     assert tasks.daily_staff_scan.enqueue().return_value["suspended"] == 1
     prescriber.refresh_from_db()
     other.refresh_from_db()
-    assert (prescriber.status, other.status) == (PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE,
-                                                 PractitionerStatus.ACTIVE)
+    assert (prescriber.status, other.status) == (
+        PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE,
+        PractitionerStatus.ACTIVE,
+    )
 
 
 def test_a_suspended_licence_suspends_at_once(office, chief, cmo, make_practitioner, core_item):
@@ -137,8 +158,14 @@ def test_reappointment_application_is_sent_120_days_before_the_due_date(
 
 def test_temporary_privileges_end_after_their_end_date(office, cmo, make_practitioner, core_item, time_machine):
     practitioner = make_practitioner()
-    [grant] = services.do_grant_temporary_privileges(practitioner, items=[core_item], reason="patient_care_need",
-                                                     starts_on=D(2026, 3, 10), ends_on=D(2026, 3, 20), actor=cmo)
+    [grant] = services.do_grant_temporary_privileges(
+        practitioner,
+        items=[core_item],
+        reason="patient_care_need",
+        starts_on=D(2026, 3, 10),
+        ends_on=D(2026, 3, 20),
+        actor=cmo,
+    )
     _at(time_machine, D(2026, 3, 20))
     assert tasks.daily_staff_scan.enqueue().return_value["grants_ended"] == 0
     _at(time_machine, D(2026, 3, 21))

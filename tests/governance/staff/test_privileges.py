@@ -22,11 +22,11 @@ D = dt.date
 
 
 def _approve_all(request, chief, cmo, on=None):
-    services.do_review_privilege_request(request, step="department_chief", outcome="approve", actor=chief,
-                                         decided_on=on)
+    services.do_review_privilege_request(
+        request, step="department_chief", outcome="approve", actor=chief, decided_on=on
+    )
     for step in ("credentials_committee", "medical_executive_committee", "board"):
-        request = services.do_review_privilege_request(request, step=step, outcome="approve", actor=cmo,
-                                                       decided_on=on)
+        request = services.do_review_privilege_request(request, step=step, outcome="approve", actor=cmo, decided_on=on)
     return request
 
 
@@ -59,7 +59,9 @@ def test_request_passes_every_step_and_the_board_grants_with_an_fppe_per_new_pri
     assert practitioner.status == PractitionerStatus.ACTIVE
     appointment = practitioner.appointments.get()
     assert (appointment.category, appointment.starts_on, appointment.reappointment_due_on) == (
-        "provisional", D(2026, 3, 10), D(2029, 3, 10),
+        "provisional",
+        D(2026, 3, 10),
+        D(2029, 3, 10),
     )
 
 
@@ -67,15 +69,35 @@ def test_added_privilege_opens_fppe_even_for_a_board_certified_practitioner(
     office, chief, cmo, make_practitioner, core_item, controlled_item
 ):
     practitioner = make_practitioner()
-    services.do_add_credential(practitioner, kind=CredentialKind.BOARD_CERTIFICATION, issuer="ABIM", number="B1",
-                               issued_on=D(2015, 1, 1), expires_on=D(2030, 12, 31), result="confirmed",
-                               verified_on=D(2026, 3, 1), verification_source="ABIM", actor=office)
-    _approve_all(services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item],
-                                                      is_complete=True, actor=office), chief, cmo)
-    _approve_all(services.do_submit_privilege_request(practitioner, kind="added_privilege", items=[controlled_item],
-                                                      is_complete=True, actor=office), chief, cmo)
+    services.do_add_credential(
+        practitioner,
+        kind=CredentialKind.BOARD_CERTIFICATION,
+        issuer="ABIM",
+        number="B1",
+        issued_on=D(2015, 1, 1),
+        expires_on=D(2030, 12, 31),
+        result="confirmed",
+        verified_on=D(2026, 3, 1),
+        verification_source="ABIM",
+        actor=office,
+    )
+    _approve_all(
+        services.do_submit_privilege_request(
+            practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+        ),
+        chief,
+        cmo,
+    )
+    _approve_all(
+        services.do_submit_privilege_request(
+            practitioner, kind="added_privilege", items=[controlled_item], is_complete=True, actor=office
+        ),
+        chief,
+        cmo,
+    )
     assert sorted(Fppe.objects.values_list("trigger", "grant__item__code")) == [
-        ("new_applicant", "im-core"), ("new_privilege", "sedation"),
+        ("new_applicant", "im-core"),
+        ("new_privilege", "sedation"),
     ]
 
 
@@ -83,8 +105,9 @@ def test_steps_must_come_in_order_and_only_the_departments_chief_recommends(
     office, chief, cmo, make_user, make_practitioner, core_item
 ):
     practitioner = make_practitioner()
-    request = services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item],
-                                                   is_complete=True, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     with pytest.raises(ValidationError) as error:
         services.do_review_privilege_request(request, step="board", outcome="approve", actor=cmo)
     assert error.value.messages == [
@@ -115,26 +138,28 @@ def test_steps_must_come_in_order_and_only_the_departments_chief_recommends(
 )
 def test_who_may_record_committee_decisions(make_user, office, chief, make_practitioner, core_item, role, allowed):
     practitioner = make_practitioner()
-    request = services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item],
-                                                   is_complete=True, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     services.do_review_privilege_request(request, step="department_chief", outcome="approve", actor=chief)
     actor = make_user(*([role] if role else []))
     events = AuditEvent.objects.count()
     if not allowed:
         with pytest.raises(PermissionDenied):
-            services.do_review_privilege_request(request, step="credentials_committee", outcome="approve",
-                                                 actor=actor)
+            services.do_review_privilege_request(request, step="credentials_committee", outcome="approve", actor=actor)
         assert (AuditEvent.objects.count(), PrivilegeReview.objects.count()) == (events, 1)
         return
-    request = services.do_review_privilege_request(request, step="credentials_committee", outcome="approve",
-                                                   actor=actor)
+    request = services.do_review_privilege_request(
+        request, step="credentials_committee", outcome="approve", actor=actor
+    )
     assert request.status == RequestStatus.CREDENTIALS_COMMITTEE_APPROVED
 
 
 def test_stale_verification_blocks_a_committee_decision(office, chief, cmo, make_practitioner, core_item):
     practitioner = make_practitioner(verified_on=D(2025, 11, 9))  # 121 days before 10 March 2026
-    request = services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item],
-                                                   is_complete=True, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     services.do_review_privilege_request(request, step="department_chief", outcome="approve", actor=chief)
     with pytest.raises(ValidationError) as error:
         services.do_review_privilege_request(request, step="credentials_committee", outcome="approve", actor=cmo)
@@ -150,8 +175,9 @@ def test_stale_verification_blocks_a_committee_decision(office, chief, cmo, make
     assert request.status == RequestStatus.CHIEF_RECOMMENDED
     # 120 days is still fresh
     fresh = make_practitioner(verified_on=D(2025, 11, 10))
-    request = services.do_submit_privilege_request(fresh, kind="initial", items=[core_item], is_complete=True,
-                                                   actor=office)
+    request = services.do_submit_privilege_request(
+        fresh, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     assert _approve_all(request, chief, cmo).status == RequestStatus.GRANTED
 
 
@@ -164,8 +190,9 @@ def test_a_denial_is_not_blocked_and_ends_the_request(office, chief, cmo, make_p
 
 
 def _grant_regular(practitioner, office, chief, cmo, item, on, kind="initial"):
-    request = services.do_submit_privilege_request(practitioner, kind=kind, items=[item], is_complete=True,
-                                                   submitted_on=on, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind=kind, items=[item], is_complete=True, submitted_on=on, actor=office
+    )
     return _approve_all(request, chief, cmo, on=on)
 
 
@@ -174,14 +201,14 @@ def test_reappointment_is_blocked_by_an_old_npdb_query_and_an_open_fppe(
 ):
     practitioner = make_practitioner()
     _grant_regular(practitioner, office, chief, cmo, core_item, D(2026, 3, 10))
-    request = services.do_submit_privilege_request(practitioner, kind="reappointment", items=[core_item],
-                                                   is_complete=True, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="reappointment", items=[core_item], is_complete=True, actor=office
+    )
     services.do_review_privilege_request(request, step="department_chief", outcome="approve", actor=chief)
     with pytest.raises(ValidationError) as error:
         services.do_review_privilege_request(request, step="credentials_committee", outcome="approve", actor=cmo)
     assert error.value.messages == ["cannot approve: an FPPE opened on 2026-03-10 is still open"]
-    services.do_conclude_fppe(practitioner.fppes.get(), satisfactory=True, conclusion="Ten charts reviewed",
-                              actor=cmo)
+    services.do_conclude_fppe(practitioner.fppes.get(), satisfactory=True, conclusion="Ten charts reviewed", actor=cmo)
     # A policy with a long verification window isolates the NPDB two-year rule.
     from medgov.governance.staff.models import StaffPolicy
 
@@ -193,8 +220,7 @@ def test_reappointment_is_blocked_by_an_old_npdb_query_and_an_open_fppe(
         "cannot approve: the NPDB query of 2024-03-09 is more than two years old (valid until 2026-03-09)"
     ]
     practitioner.credentials.filter(kind="npdb_query").update(verified_on=D(2024, 3, 10))
-    request = services.do_review_privilege_request(request, step="credentials_committee", outcome="approve",
-                                                   actor=cmo)
+    request = services.do_review_privilege_request(request, step="credentials_committee", outcome="approve", actor=cmo)
     assert request.status == RequestStatus.CREDENTIALS_COMMITTEE_APPROVED
 
 
@@ -205,8 +231,9 @@ def test_reappointment_renews_without_a_new_fppe_and_appoints_from_the_due_date(
     services.do_appoint_practitioner(practitioner, starts_on=D(2023, 6, 1), category="active", actor=office)
     _grant_regular(practitioner, office, chief, cmo, core_item, D(2026, 3, 10), kind="added_privilege")
     services.do_conclude_fppe(practitioner.fppes.get(), satisfactory=True, conclusion="ok", actor=cmo)
-    request = services.do_submit_privilege_request(practitioner, kind="reappointment", items=[core_item],
-                                                   is_complete=True, actor=office)
+    request = services.do_submit_privilege_request(
+        practitioner, kind="reappointment", items=[core_item], is_complete=True, actor=office
+    )
     _approve_all(request, chief, cmo)
     assert Fppe.objects.count() == 1
     assert PrivilegeGrant.objects.count() == 1
@@ -220,19 +247,33 @@ def test_temporary_privileges_for_a_clean_pending_application_open_an_fppe(
     office, chief, cmo, make_practitioner, core_item
 ):
     practitioner = make_practitioner()
-    services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item], is_complete=True,
-                                         actor=office)
+    services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     with pytest.raises(ValidationError) as error:
-        services.do_grant_temporary_privileges(practitioner, items=[core_item], reason="pending_clean_application",
-                                               starts_on=D(2026, 3, 10), ends_on=D(2026, 7, 8), actor=cmo)
+        services.do_grant_temporary_privileges(
+            practitioner,
+            items=[core_item],
+            reason="pending_clean_application",
+            starts_on=D(2026, 3, 10),
+            ends_on=D(2026, 7, 8),
+            actor=cmo,
+        )
     assert error.value.messages == ["temporary privileges for a pending application last at most 120 days, not 121"]
     assert (PrivilegeGrant.objects.count(), Fppe.objects.count()) == (0, 0)
     [grant] = services.do_grant_temporary_privileges(
-        practitioner, items=[core_item], reason="pending_clean_application", starts_on=D(2026, 3, 10),
-        ends_on=D(2026, 7, 7), actor=cmo,
+        practitioner,
+        items=[core_item],
+        reason="pending_clean_application",
+        starts_on=D(2026, 3, 10),
+        ends_on=D(2026, 7, 7),
+        actor=cmo,
     )
     assert (grant.kind, grant.temporary_reason, grant.starts_on, grant.ends_on) == (
-        GrantKind.TEMPORARY, "pending_clean_application", D(2026, 3, 10), D(2026, 7, 7),
+        GrantKind.TEMPORARY,
+        "pending_clean_application",
+        D(2026, 3, 10),
+        D(2026, 7, 7),
     )
     fppe = Fppe.objects.get()
     assert (fppe.grant, fppe.trigger, fppe.starts_on) == (grant, FppeTrigger.NEW_APPLICANT, D(2026, 3, 10))
@@ -246,22 +287,48 @@ def test_temporary_privileges_for_a_clean_pending_application_open_an_fppe(
 
 def test_temporary_privileges_need_a_clean_application(office, cmo, make_practitioner, core_item):
     practitioner = make_practitioner()
-    services.do_add_credential(practitioner, kind="malpractice_claims", issuer="Carrier", result="adverse",
-                               verified_on=D(2026, 3, 1), verification_source="carrier", actor=office)
-    services.do_submit_privilege_request(practitioner, kind="initial", items=[core_item], is_complete=True,
-                                         actor=office)
+    services.do_add_credential(
+        practitioner,
+        kind="malpractice_claims",
+        issuer="Carrier",
+        result="adverse",
+        verified_on=D(2026, 3, 1),
+        verification_source="carrier",
+        actor=office,
+    )
+    services.do_submit_privilege_request(
+        practitioner, kind="initial", items=[core_item], is_complete=True, actor=office
+    )
     with pytest.raises(ValidationError) as error:
-        services.do_grant_temporary_privileges(practitioner, items=[core_item], reason="pending_clean_application",
-                                               starts_on=D(2026, 3, 10), ends_on=D(2026, 4, 10), actor=cmo)
+        services.do_grant_temporary_privileges(
+            practitioner,
+            items=[core_item],
+            reason="pending_clean_application",
+            starts_on=D(2026, 3, 10),
+            ends_on=D(2026, 4, 10),
+            actor=cmo,
+        )
     assert error.value.messages == ["there is no complete, clean application awaiting approval for this practitioner"]
     with pytest.raises(ValidationError) as error:
-        services.do_grant_temporary_privileges(practitioner, items=[core_item], reason="staffing",
-                                               starts_on=D(2026, 3, 10), ends_on=D(2026, 4, 10), actor=cmo)
+        services.do_grant_temporary_privileges(
+            practitioner,
+            items=[core_item],
+            reason="staffing",
+            starts_on=D(2026, 3, 10),
+            ends_on=D(2026, 4, 10),
+            actor=cmo,
+        )
     assert error.value.messages == [
         "temporary privileges are granted only for 'patient_care_need' or 'pending_clean_application', not 'staffing'"
     ]
-    grants = services.do_grant_temporary_privileges(practitioner, items=[core_item], reason="patient_care_need",
-                                                    starts_on=D(2026, 3, 10), ends_on=D(2026, 3, 20), actor=cmo)
+    grants = services.do_grant_temporary_privileges(
+        practitioner,
+        items=[core_item],
+        reason="patient_care_need",
+        starts_on=D(2026, 3, 10),
+        ends_on=D(2026, 3, 20),
+        actor=cmo,
+    )
     assert len(grants) == 1
     assert Fppe.objects.get().grant == grants[0]
 
@@ -275,33 +342,49 @@ def test_disaster_privileges_only_while_an_activation_is_open(office, cmo, make_
         "disaster privileges can be granted only while an emergency operations plan activation is open"
     ]
     activation = emergency_services.do_open_activation(title="Mass casualty: highway pile-up", actor=office)
-    [grant] = services.do_grant_disaster_privileges(practitioner, items=[core_item], presented_at=presented,
-                                                    actor=cmo)
+    [grant] = services.do_grant_disaster_privileges(practitioner, items=[core_item], presented_at=presented, actor=cmo)
     assert (grant.kind, grant.activation, grant.starts_on) == (GrantKind.DISASTER, activation, D(2026, 3, 10))
     assert Fppe.objects.get().method == FppeMethod.PROCTORING
     with pytest.raises(ValidationError) as error:
-        services.do_record_disaster_verification(grant, verified_at=presented + dt.timedelta(hours=72, minutes=1),
-                                                 actor=office)
+        services.do_record_disaster_verification(
+            grant, verified_at=presented + dt.timedelta(hours=72, minutes=1), actor=office
+        )
     assert error.value.messages == [
         "the licence was verified more than 72 hours after the volunteer presented; the privileges have to be "
         "granted again"
     ]
     services.do_record_disaster_verification(grant, verified_at=presented + dt.timedelta(hours=72), actor=office)
-    grant = services.do_decide_disaster_continuation(grant, continue_privileges=True,
-                                                     decided_at=presented + dt.timedelta(hours=71), actor=cmo)
+    grant = services.do_decide_disaster_continuation(
+        grant, continue_privileges=True, decided_at=presented + dt.timedelta(hours=71), actor=cmo
+    )
     assert grant.status == GrantStatus.ACTIVE
 
 
 def test_for_cause_fppe_from_a_safety_event(chief, make_practitioner):
     practitioner = make_practitioner()
     fppe = services.do_open_for_cause_fppe(
-        practitioner, trigger="for_cause_safety_event", criteria="Review of airway management", method="proctoring",
-        starts_on=D(2026, 3, 10), duration_days=60, safety_event_reference="SE-2026-0042", actor=chief,
+        practitioner,
+        trigger="for_cause_safety_event",
+        criteria="Review of airway management",
+        method="proctoring",
+        starts_on=D(2026, 3, 10),
+        duration_days=60,
+        safety_event_reference="SE-2026-0042",
+        actor=chief,
     )
     assert (fppe.trigger, fppe.ends_on, fppe.safety_event_reference) == (
-        "for_cause_safety_event", D(2026, 5, 9), "SE-2026-0042",
+        "for_cause_safety_event",
+        D(2026, 5, 9),
+        "SE-2026-0042",
     )
     with pytest.raises(ValidationError) as error:
-        services.do_open_for_cause_fppe(practitioner, trigger="for_cause_safety_event", criteria="x",
-                                        method="proctoring", starts_on=D(2026, 3, 10), duration_days=60, actor=chief)
+        services.do_open_for_cause_fppe(
+            practitioner,
+            trigger="for_cause_safety_event",
+            criteria="x",
+            method="proctoring",
+            starts_on=D(2026, 3, 10),
+            duration_days=60,
+            actor=chief,
+        )
     assert error.value.message_dict == {"safety_event_reference": ["name the safety event the FPPE comes from"]}
