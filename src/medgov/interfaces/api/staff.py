@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from medgov.governance.staff import selectors, services
@@ -191,15 +191,15 @@ def get_practitioner(request: HttpRequest, id: int) -> dict[str, Any]:
 
 
 @router.post("/practitioners", response={201: PractitionerOut})
-def create_practitioner(request: HttpRequest, payload: PractitionerIn) -> tuple[int, dict[str, Any]]:
+def create_practitioner(request: HttpRequest, payload: PractitionerIn) -> Status[dict[str, Any]]:
     person = _call(services.do_create_practitioner, actor=request.user, **payload.dict())
-    return 201, _practitioner(person)
+    return Status(201, _practitioner(person))
 
 
 @router.post("/practitioners/{id}/credentials", response={201: CredentialOut})
-def add_credential(request: HttpRequest, id: int, payload: CredentialIn) -> tuple[int, Any]:
+def add_credential(request: HttpRequest, id: int, payload: CredentialIn) -> Status[Any]:
     person = selectors.access_practitioner_by_id(request.user, id)
-    return 201, _call(services.do_add_credential, person, actor=request.user, **payload.dict())
+    return Status(201, _call(services.do_add_credential, person, actor=request.user, **payload.dict()))
 
 
 @router.get("/expirables", response=list[ExpirableOut])
