@@ -123,7 +123,10 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import demo  # noqa: F401  (registers its commands)
+    from medgov.interfaces.cli import (
+        demo,  # noqa: F401  (registers its commands)
+        staff,  # noqa: F401  (registers its commands)
+    )
 
 
 _register_subcommands()
