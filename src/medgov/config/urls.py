@@ -6,5 +6,6 @@ from medgov.interfaces.api.main import urls as api_urls
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
+    path("safety/", include("medgov.interfaces.web.urls_safety")),
     path("", include("medgov.interfaces.web.urls")),
 ]
