@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from medgov.governance.safety import selectors, services
@@ -214,16 +214,19 @@ def submit_event(request: HttpRequest, payload: EventIn) -> Any:
             actor=user,
         )
     except PermissionDenied:
-        return 403, {"detail": "You may not report safety events."}
+        return Status(403, {"detail": "You may not report safety events."})
     except ValidationError as error:
-        return 422, {"detail": "The report was not stored.", "errors": error.message_dict}
+        return Status(422, {"detail": "The report was not stored.", "errors": error.message_dict})
     event = submission.event
-    return 201, {
-        "id": event.pk,
-        "reference": event.reference,
-        "status": event.status,
-        "followup_code": submission.followup_code,
-    }
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "reference": event.reference,
+            "status": event.status,
+            "followup_code": submission.followup_code,
+        },
+    )
 
 
 @router.get("/events/{event_id}", response=EventOut)
@@ -240,11 +243,11 @@ def triage_event(request: HttpRequest, event_id: int, payload: TriageIn) -> Any:
     try:
         event = services.do_triage_event(granted.event, services.TriageInput(**payload.dict()), actor=user)
     except PermissionDenied:
-        return 403, {"detail": "You may not triage safety events."}
+        return Status(403, {"detail": "You may not triage safety events."})
     except ValidationError as error:
         errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-        return 422, {"detail": "The triage was not saved.", "errors": errors}
-    return 200, _event_out(user, event, granted.access)
+        return Status(422, {"detail": "The triage was not saved.", "errors": errors})
+    return Status(200, _event_out(user, event, granted.access))
 
 
 @router.post("/events/{event_id}/confirm-sentinel", response={200: RcaOut, 403: ErrorOut, 422: ErrorOut})
@@ -254,11 +257,11 @@ def confirm_sentinel(request: HttpRequest, event_id: int, payload: ConfirmSentin
     try:
         rca = services.do_confirm_sentinel_event(granted.event, aware_on=payload.aware_on, actor=user)
     except PermissionDenied:
-        return 403, {"detail": "You may not confirm sentinel events."}
+        return Status(403, {"detail": "You may not confirm sentinel events."})
     except ValidationError as error:
         errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-        return 422, {"detail": "The event was not confirmed.", "errors": errors}
-    return 200, _rca_out(rca)
+        return Status(422, {"detail": "The event was not confirmed.", "errors": errors})
+    return Status(200, _rca_out(rca))
 
 
 @router.get("/events/{event_id}/rca", response=RcaOut)

@@ -39,8 +39,36 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-def _active_users() -> Any:
-    return User.objects.filter(is_active=True).order_by("display_name", "username")
+class UsernamesField(forms.CharField):
+    """People named by user name, comma-separated. A text field, not a list of every member of staff: a full
+    staff list on an event's page would also list an anonymous reporter."""
+
+    def __init__(self, *args: Any, single: bool = False, **kwargs: Any) -> None:
+        self.single = single
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "User name" if single else "User names, separated by commas")
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, User):
+            return value.username
+        if isinstance(value, list | tuple):
+            return ", ".join(item.username if isinstance(item, User) else str(item) for item in value)
+        return value
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        if self.single and len(names) > 1:
+            raise ValidationError("Name one person.")
+        found = {user.username.lower(): user for user in User.objects.filter(is_active=True, username__in=names)}
+        unknown = [name for name in names if name.lower() not in found]
+        if unknown:
+            raise ValidationError(f"Unknown user name(s): {', '.join(unknown)}.")
+        users = [found[name.lower()] for name in names]
+        if self.single:
+            return users[0] if users else None
+        return users
 
 
 class ReportForm(forms.Form):
@@ -109,11 +137,7 @@ class TriageForm(forms.Form):
     potential_sentinel = forms.BooleanField(required=False, label="Potential sentinel event")
     sensitive = forms.BooleanField(required=False, label="Sensitive (only the named handlers see it)")
     externally_reportable = forms.BooleanField(required=False, label="Externally reportable")
-    handlers = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False, label="Named handlers")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["handlers"].queryset = _active_users()
+    handlers = UsernamesField(label="Named handlers")
 
 
 class DateForm(forms.Form):
@@ -140,14 +164,9 @@ class JustCultureForm(forms.Form):
 
 
 class RcaTeamForm(forms.Form):
-    leader = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    team = forms.ModelMultipleChoiceField(queryset=User.objects.none(), required=False)
+    leader = UsernamesField(single=True)
+    team = UsernamesField()
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["leader"].queryset = _active_users()
-        self.fields["team"].queryset = _active_users()
 
 
 class TimelineForm(forms.Form):
@@ -169,7 +188,7 @@ class ContributingFactorForm(forms.Form):
 class ActionForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Action")
     strength = forms.ChoiceField(choices=ActionStrength.choices, label="Strength (RCA² hierarchy)")
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    owner = UsernamesField(single=True)
     due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Due on")
     effectiveness_measure = forms.CharField(required=False, max_length=300, label="Measure of effectiveness (in words)")
     measure_id = forms.CharField(required=False, max_length=100, label="medgov measure id")
@@ -179,10 +198,6 @@ class ActionForm(forms.Form):
     implemented_on = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Implemented on"
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _active_users()
 
 
 class TrendFilterForm(forms.Form):
