@@ -405,7 +405,7 @@ def rca(request: HttpRequest, event_id: int) -> HttpResponse:
                 return redirect("safety:rca", event_id)
             if which not in RCA_FORMS:
                 raise Http404
-            form = RCA_FORMS[which](request.POST)
+            form = RCA_FORMS[which](request.POST, auto_id=f"id_{which}_%s")
             bound[which] = form
             if form.is_valid():
                 data = form.cleaned_data
@@ -448,12 +448,13 @@ def rca(request: HttpRequest, event_id: int) -> HttpResponse:
         "today": timezone.localdate(),
         "team_form": bound.get("team")
         or forms.RcaTeamForm(
-            initial={"leader": analysis.leader, "team": list(analysis.team.all()), "summary": analysis.summary}
+            initial={"leader": analysis.leader, "team": list(analysis.team.all()), "summary": analysis.summary},
+            auto_id="id_team_%s",
         ),
-        "timeline_form": bound.get("timeline") or forms.TimelineForm(),
-        "causal_form": bound.get("causal") or forms.CausalStatementForm(),
-        "factor_form": bound.get("factor") or forms.ContributingFactorForm(),
-        "action_form": bound.get("action") or forms.ActionForm(),
+        "timeline_form": bound.get("timeline") or forms.TimelineForm(auto_id="id_timeline_%s"),
+        "causal_form": bound.get("causal") or forms.CausalStatementForm(auto_id="id_causal_%s"),
+        "factor_form": bound.get("factor") or forms.ContributingFactorForm(auto_id="id_factor_%s"),
+        "action_form": bound.get("action") or forms.ActionForm(auto_id="id_action_%s"),
     }
     return render(request, "safety/rca.html", context, status=400 if bound else 200)
 
