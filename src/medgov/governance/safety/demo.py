@@ -263,7 +263,7 @@ def _rca_in_progress(users: dict[str, User], units: dict[str, Unit]) -> None:
             immediate_actions="Return to theatre; sponge removed; patient and family informed.",
         ),
         protect_identity=True,
-        actor=users["chief"] if "chief" in users else quality,
+        actor=users.get("chief", quality),
     ).event
     event = services.do_triage_event(
         event,

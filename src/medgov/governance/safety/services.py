@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -465,14 +465,15 @@ def validate_triage(data: TriageInput) -> dict[str, str]:
         message = _choice_error(value, choices, label)
         if message:
             errors[name] = message
-    for name, value, choices, label in (
+    optional: tuple[tuple[str, str, type[models.TextChoices], str], ...] = (
         ("ncc_merp", data.ncc_merp, NccMerpCategory, "NCC MERP category"),
         ("sac_severity", data.sac_severity, SacSeverity, "severity"),
         ("sac_probability", data.sac_probability, SacProbability, "probability"),
         ("sentinel_type", data.sentinel_type, SentinelType, "sentinel event type"),
-    ):
-        if value and (message := _choice_error(value, choices, label)):
-            errors[name] = message
+    )
+    for optional_name, optional_value, optional_choices, optional_label in optional:
+        if optional_value and (message := _choice_error(optional_value, optional_choices, optional_label)):
+            errors[optional_name] = message
     if errors:
         return errors
     if bool(data.sac_severity) != bool(data.sac_probability):

@@ -1,6 +1,6 @@
 """Background work of the safety app: reminders for overdue triage, RCAs and actions.
 
-``send_safety_reminders`` is enqueued daily (``medgov safety remind``, e.g. from cron) and run by
+``send_safety_reminders`` is enqueued daily (``medgov safety-reminders``, e.g. from cron) and run by
 ``medgov worker``. Each overdue item is reminded at most once a day.
 """
 

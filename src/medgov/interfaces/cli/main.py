@@ -124,6 +124,7 @@ def createuser(
 
 def _register_subcommands() -> None:
     from medgov.interfaces.cli import demo  # noqa: F401  (registers its commands)
+    from medgov.interfaces.cli import safety  # noqa: F401  (registers its commands)
 
 
 _register_subcommands()

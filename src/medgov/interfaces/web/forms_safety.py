@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -103,9 +103,9 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, allow_anonymous: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = selectors.units()
+        cast("forms.ModelChoiceField[Any]", self.fields["unit"]).queryset = selectors.units()
         if not allow_anonymous:
-            self.fields["identity"].choices = self.IDENTITY_CHOICES[:2]
+            cast(forms.ChoiceField, self.fields["identity"]).choices = self.IDENTITY_CHOICES[:2]
 
     def clean_attachment(self) -> Any:
         upload = self.cleaned_data.get("attachment")
@@ -210,4 +210,4 @@ class TrendFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = selectors.units()
+        cast("forms.ModelChoiceField[Any]", self.fields["unit"]).queryset = selectors.units()

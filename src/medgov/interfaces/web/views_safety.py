@@ -14,11 +14,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medgov.governance.accounts.models import User
 from medgov.governance.safety import selectors, services
 from medgov.governance.safety.choices import ActionStrength, EventStatus
 from medgov.governance.safety.selectors import Access
 from medgov.interfaces.web import forms_safety as forms
 from medgov.interfaces.web.forms_safety import add_service_errors
+
+
+def _actor(request: HttpRequest) -> User:
+    # The site-wide login middleware lets only signed-in users reach these views.
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def _report_input(data: dict[str, Any]) -> services.ReportInput:
@@ -41,7 +49,7 @@ def _attachments(data: dict[str, Any]) -> list[services.Attachment]:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _actor(request)
     own = selectors.own_reports(user) if user.has_perm("safety.report_event") else None
     try:
         shared = selectors.shared_events_visible_to(user)
@@ -73,7 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
-    user = request.user
+    user = _actor(request)
     if not user.has_perm("safety.report_event"):
         raise PermissionDenied
     draft = selectors.access_own_draft(user, event_id) if event_id is not None else None
@@ -125,7 +133,7 @@ def report(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
 
 
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
-    user = request.user
+    user = _actor(request)
     granted = selectors.access_event_by_id(user, event_id)
     event = granted.event
     context: dict[str, Any] = {
@@ -190,7 +198,7 @@ def triage(request: HttpRequest, event_id: int) -> HttpResponse:
                     externally_reportable=data["externally_reportable"],
                     handler_ids=[user.pk for user in data["handlers"]],
                 ),
-                actor=request.user,
+                actor=_actor(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -239,7 +247,7 @@ def confirm_sentinel(request: HttpRequest, event_id: int) -> HttpResponse:
         request,
         event_id,
         forms.DateForm,
-        lambda event, data: services.do_confirm_sentinel_event(event, aware_on=data["aware_on"], actor=request.user),
+        lambda event, data: services.do_confirm_sentinel_event(event, aware_on=data["aware_on"], actor=_actor(request)),
         "Sentinel event confirmed. The CMO and the safety lead were notified; the RCA is due on {result.due_on:%Y-%m-%d}.",
     )
 
@@ -250,7 +258,7 @@ def open_rca(request: HttpRequest, event_id: int) -> HttpResponse:
         request,
         event_id,
         forms.DateForm,
-        lambda event, data: services.do_open_rca(event, aware_on=data["aware_on"], actor=request.user),
+        lambda event, data: services.do_open_rca(event, aware_on=data["aware_on"], actor=_actor(request)),
         "RCA opened, due on {result.due_on:%Y-%m-%d}.",
     )
 
@@ -258,7 +266,11 @@ def open_rca(request: HttpRequest, event_id: int) -> HttpResponse:
 @require_POST
 def close_event(request: HttpRequest, event_id: int) -> HttpResponse:
     return _post_event_action(
-        request, event_id, None, lambda event, data: services.do_close_event(event, actor=request.user), "Event closed."
+        request,
+        event_id,
+        None,
+        lambda event, data: services.do_close_event(event, actor=_actor(request)),
+        "Event closed.",
     )
 
 
@@ -268,7 +280,7 @@ def reopen_event(request: HttpRequest, event_id: int) -> HttpResponse:
         request,
         event_id,
         forms.ReasonForm,
-        lambda event, data: services.do_reopen_event(event, reason=data["reason"], actor=request.user),
+        lambda event, data: services.do_reopen_event(event, reason=data["reason"], actor=_actor(request)),
         "Event reopened.",
     )
 
@@ -281,7 +293,7 @@ def remove_event(request: HttpRequest, event_id: int) -> HttpResponse:
         messages.error(request, "Say why the event is removed.")
         return redirect("safety:event", event_id)
     try:
-        services.do_remove_event(granted.event, reason=form.cleaned_data["reason"], actor=request.user)
+        services.do_remove_event(granted.event, reason=form.cleaned_data["reason"], actor=_actor(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("safety:event", event_id)
@@ -298,9 +310,9 @@ def send_message(request: HttpRequest, event_id: int) -> HttpResponse:
         return redirect("safety:event", event_id)
     try:
         if granted.access is Access.REPORTER:
-            services.do_send_reporter_message(granted.event, form.cleaned_data["text"], actor=request.user)
+            services.do_send_reporter_message(granted.event, form.cleaned_data["text"], actor=_actor(request))
         elif granted.access is Access.TEAM and request.user.has_perm("safety.triage_event"):
-            services.do_send_team_message(granted.event, form.cleaned_data["text"], actor=request.user)
+            services.do_send_team_message(granted.event, form.cleaned_data["text"], actor=_actor(request))
         else:
             raise PermissionDenied
     except ValidationError as error:
@@ -356,7 +368,7 @@ def just_culture(request: HttpRequest, event_id: int) -> HttpResponse:
     form = forms.JustCultureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.do_record_just_culture_review(granted.event, actor=request.user, **form.cleaned_data)
+            services.do_record_just_culture_review(granted.event, actor=_actor(request), **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -391,7 +403,7 @@ def _action_input(data: dict[str, Any]) -> services.ActionInput:
 
 @require_http_methods(["GET", "POST"])
 def rca(request: HttpRequest, event_id: int) -> HttpResponse:
-    user = request.user
+    user = _actor(request)
     analysis = selectors.access_rca(user, event_id)
     bound: dict[str, Any] = {}
     if request.method == "POST":
@@ -479,7 +491,7 @@ def _chart_payload(verification: Any, months: list[dt.date], implemented_on: dt.
 
 @require_http_methods(["GET", "POST"])
 def action(request: HttpRequest, action_id: int) -> HttpResponse:
-    user = request.user
+    user = _actor(request)
     item = selectors.access_action_by_id(user, action_id)
     initial = {
         "description": item.description,
