@@ -380,6 +380,9 @@ def action_effect(action: RcaAction, *, today: dt.date | None = None) -> analyti
         for row in events.annotate(month=TruncMonth("occurred_at")).values("month").annotate(n=Count("id"))
     }
     counts = [float(counted.get(m, 0)) for m in month_list]
+    # Months before the first recorded event are "no data yet", not zero events.
+    first_with_data = next((index for index, count in enumerate(counts) if count > 0), 0)
+    month_list, counts = month_list[first_with_data:], counts[first_with_data:]
     implemented_month = action.implemented_on.replace(day=1)
     change_index = month_list.index(implemented_month) if implemented_month in month_list else len(month_list)
     if change_index < 1:
