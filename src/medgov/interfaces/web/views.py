@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from medgov.governance.accounts import selectors as account_selectors
 from medgov.governance.accounts import services as account_services
@@ -19,6 +19,7 @@ from medgov.governance.accounts.models import User
 from medgov.governance.core.selectors import AuditFilter, audit_events_visible_to
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     from medgov.interfaces.web.home import home_context
 
@@ -49,6 +50,7 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
     return form, AuditFilter()
 
 
+@require_safe
 def audit_trail(request: HttpRequest) -> HttpResponse:
     form, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)
@@ -63,6 +65,7 @@ class _Echo:
         return value
 
 
+@require_safe
 def audit_trail_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)

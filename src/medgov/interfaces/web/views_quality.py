@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.models import User
@@ -88,6 +88,7 @@ def spc_for(
     )
 
 
+@require_safe
 def catalogue(request: HttpRequest) -> HttpResponse:
     measures = list(selectors.measures_visible_to(request.user))
     latest: dict[int, MeasureResult] = {}
@@ -110,6 +111,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "quality/catalogue.html", {"rows": rows})
 
 
+@require_safe
 def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
     measure = selectors.access_measure_by_id(request.user, measure_id)
     dimension = request.GET.get("dimension", "department")
@@ -219,6 +221,7 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
     return tables
 
 
+@require_safe
 def signals(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "open")
     direction = request.GET.get("direction", "")
@@ -284,6 +287,7 @@ class CloseSignalForm(forms.Form):
     )
 
 
+@require_safe
 def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
     signal = selectors.access_signal_by_id(request.user, signal_id)
     results = series(signal.measure, dimension=signal.dimension, stratum_key=signal.stratum_key)
