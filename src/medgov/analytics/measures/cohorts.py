@@ -57,10 +57,11 @@ def principal_diagnoses(context: MeasureContext) -> ir.Table:
     several, the smallest code is taken so the result is deterministic.
     """
     diagnosis = context.table("encounter_diagnosis")
-    return (
-        diagnosis.filter(diagnosis.is_principal.fill_null(False))
+    return context.materialised(
+        ("principal_diagnoses",),
+        lambda: diagnosis.filter(diagnosis.is_principal.fill_null(False))
         .group_by(encounter_id=diagnosis.encounter_id)
-        .aggregate(principal_code=diagnosis.code.min())
+        .aggregate(principal_code=diagnosis.code.min()),
     )
 
 
@@ -95,6 +96,10 @@ def inpatient_encounters(context: MeasureContext) -> ir.Table:
     ``hospitalization_days`` (end date minus start date). Not limited to a period: readmission look-ups need
     admissions on both sides of it.
     """
+    return context.materialised(("inpatient_encounters",), lambda: _inpatient_encounters(context))
+
+
+def _inpatient_encounters(context: MeasureContext) -> ir.Table:
     encounter = context.table("encounter")
     typed = encounter.type_system == vs.SNOMED
     inpatient = encounter.filter(
@@ -137,6 +142,18 @@ def index_admissions(
     ``discharge_disposition_code``, ``priority_code``, ``service_line_code``, ``principal_code``,
     ``deceased_datetime``.
     """
+    key = ("index_admissions", context.period, minimum_age, maximum_age, medicare_only)
+    return context.materialised(
+        key,
+        lambda: _index_admissions(
+            context, minimum_age=minimum_age, maximum_age=maximum_age, medicare_only=medicare_only
+        ),
+    )
+
+
+def _index_admissions(
+    context: MeasureContext, *, minimum_age: int, maximum_age: int | None, medicare_only: bool
+) -> ir.Table:
     period = context.period
     admissions = inpatient_encounters(context)
     admissions = admissions.filter(

@@ -197,18 +197,21 @@ def evaluate(
     if reference_period is not None and reference_period != period:
         check_period_has_data(backend, reference_period)
     evaluations = []
-    for spec in specs:
-        context = MeasureContext(backend, period)
-        subjects = subject_frame(spec, context)
-        model_report = None
-        if spec.risk_model is not None:
-            reference = subjects
-            reference_at = reference_period or period
-            if reference_at != period:
-                reference = subject_frame(spec, MeasureContext(backend, reference_at))
-            subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
-        results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
-        evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
+    context = MeasureContext(backend, period)
+    try:
+        for spec in specs:
+            subjects = subject_frame(spec, context)
+            model_report = None
+            if spec.risk_model is not None:
+                reference = subjects
+                reference_at = reference_period or period
+                if reference_at != period:
+                    reference = subject_frame(spec, context.for_period(reference_at))
+                subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
+            results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
+            evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
+    finally:
+        context.release()
     return evaluations
 
 

@@ -50,7 +50,10 @@ class FittedModel:
     def predict(self, measured: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Predicted risk (logistic) or expected value (Poisson) for each row of ``measured``."""
         frame = _harmonise(measured, self.covariates, self.levels)
-        return np.asarray(self._predict(frame), dtype=np.float64)  # type: ignore[operator]
+        with warnings.catch_warnings():
+            # Overflow in exp() for extreme linear predictors yields risks of 0 or 1, which is what is meant.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(self._predict(frame), dtype=np.float64)  # type: ignore[operator]
 
 
 def formula_for(covariates: Sequence[str], reference: pd.DataFrame) -> str:

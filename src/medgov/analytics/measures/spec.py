@@ -145,13 +145,44 @@ class Period:
 
 @dataclass(frozen=True)
 class MeasureContext:
-    """What a population expression may see: the warehouse (through Ibis) and the measurement period."""
+    """What a population expression may see: the warehouse (through Ibis) and the measurement period.
+
+    ``shared`` holds intermediate tables that several measures build alike (the inpatient encounters with
+    their hospitalisation interval, the index admissions of a cohort): :meth:`materialised` computes each
+    once per evaluation as a scratch table on the backend (``warehouse.scratch``), so later measures read
+    it instead of recomputing it, and the SQL each measure compiles to stays small. :meth:`release` drops
+    them.
+    """
 
     backend: BaseBackend
     period: Period
+    shared: dict[tuple[object, ...], ir.Table] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def table(self, name: str) -> ir.Table:
         return self.backend.table(name)
+
+    def for_period(self, period: Period) -> MeasureContext:
+        """The same warehouse and shared tables, another period."""
+        return MeasureContext(self.backend, period, self.shared)
+
+    def materialised(self, key: tuple[object, ...], build: Callable[[], ir.Table]) -> ir.Table:
+        """The table ``build()`` returns, computed once per ``key`` and kept on the backend."""
+        from medgov.analytics.warehouse.scratch import create_scratch_table
+
+        table = self.shared.get(key)
+        if table is None:
+            name, table = create_scratch_table(self.backend, build(), label=str(key[0]))
+            self.shared[key] = table
+            self.shared[("scratch-name", name)] = table
+        return table
+
+    def release(self) -> None:
+        """Drop the scratch tables this context (and those sharing its tables) created."""
+        from medgov.analytics.warehouse.scratch import drop_scratch_tables
+
+        names = [str(key[1]) for key in self.shared if key[0] == "scratch-name"]
+        self.shared.clear()
+        drop_scratch_tables(self.backend, names)
 
 
 Criterion = Callable[["ir.Table"], "ir.BooleanValue"]
