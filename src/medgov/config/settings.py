@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "medgov.governance.core",
     "medgov.governance.accounts",
+    "medgov.governance.quality",
     "medgov.interfaces.web",
 ]
 

@@ -58,13 +58,28 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(help="Threads per worker.")] = 4,
 ) -> None:
-    """Serve the web application and API (static files included; no DEBUG needed)."""
+    """Serve the web application and API with gunicorn (static files included; no DEBUG needed)."""
     setup_django()
-    import uvicorn
+    from gunicorn.app.base import BaseApplication
 
-    uvicorn.run("medgov.config.asgi:application", host=host, port=port, workers=workers, log_level="warning")
+    from medgov.config.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> object:
+            return application
+
+    Server().run()
 
 
 @app.command()
@@ -123,7 +138,10 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import demo  # noqa: F401  (registers its commands)
+    from medgov.interfaces.cli import (
+        demo,  # noqa: F401  (registers its commands)
+        ingest,  # noqa: F401  (registers its commands)
+    )
 
 
 _register_subcommands()
