@@ -555,9 +555,9 @@ CASES: tuple[Case, ...] = (
             ("J44.0", "Chronic obstructive pulmonary disease with (acute) lower respiratory infection"),
         ),
         "pulmonology",
-        0.05,
+        0.03,
         0.01,
-        (("copd", 3.5),),
+        (("copd", 3.2),),
         4.0,
         0.015,
         0.19,
@@ -740,9 +740,9 @@ CASES: tuple[Case, ...] = (
         "diabetic-ketoacidosis",
         (("E11.10", "Type 2 diabetes mellitus with ketoacidosis without coma"),),
         "medicine",
-        0.015,
+        0.004,
         -0.02,
-        (("diabetes", 3.5),),
+        (("diabetes", 3.0),),
         3.0,
         0.005,
         0.17,
@@ -825,7 +825,7 @@ HAC_FALL = HospitalAcquiredCondition(
         ("S52.501A", "Unspecified fracture of the lower end of right radius, initial encounter for closed fracture"),
         ("S01.01XA", "Laceration without foreign body of scalp, initial encounter"),
     ),
-    0.7,
+    0.5,
 )
 # External cause recorded with each injury so falls are identifiable apart from their injury code.
 FALL_EXTERNAL_CAUSE: Coding = ("W19.XXXA", "Unspecified fall, initial encounter")

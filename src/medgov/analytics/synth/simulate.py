@@ -33,14 +33,14 @@ REFERENCE_AGE = 65.0
 
 # Calibration of the intercepts (see the module docstring for the targets).
 ADMISSION_LOG_RATE_AT_65 = -2.35  # about 0.1 admissions per person-year at 65 without comorbidity
-MORTALITY_INTERCEPT_SHIFT = -0.55
-READMISSION_INTERCEPT_SHIFT = -0.35
+MORTALITY_INTERCEPT_SHIFT = -1.55
+READMISSION_INTERCEPT_SHIFT = -0.5
 MORTALITY_AGE_SLOPE = 0.035
 READMISSION_AGE_SLOPE = 0.006
 EMERGENCY_VISITS_PER_YEAR = 0.22  # CDC NHAMCS: about 40 ED visits per 100 persons a year, fewer in our adults
 ED_RETURN_WITHIN_72_HOURS = 0.045  # revisit rates of 3 % to 6 % (Rising et al., Ann Emerg Med 2014)
 # US Life Tables 2019 (NVSS): annual death probability ~1.5 % at 65, ~5 % at 80, ~13 % at 90.
-BACKGROUND_MORTALITY_LOG_HAZARD = (-10.0, 0.088)
+BACKGROUND_MORTALITY_LOG_HAZARD = (-10.4, 0.088)
 
 SURGICAL_CASES = frozenset({"hip-fracture", "joint-replacement", "cholecystitis", "colectomy"})
 
@@ -189,9 +189,9 @@ def build_lookups(system: HospitalSystem) -> Lookups:
     for hospital in range(hospitals):
         for case_index, case in enumerate(ref.CASES):
             # A hospital without the service refers the patient to the tertiary centre.
-            department = system.department_of(hospital, case.department) or system.department_of(0, case.department)
-            assert department is not None, case.department
-            case_department[hospital, case_index] = department.index
+            serving = system.department_of(hospital, case.department) or system.department_of(0, case.department)
+            assert serving is not None, case.department
+            case_department[hospital, case_index] = serving.index
 
     def required(hospital: int, key: str) -> int:
         department = system.department_of(hospital, key)
@@ -222,9 +222,29 @@ def simulate_chunk(system: HospitalSystem, lookups: Lookups, chunk_index: int, f
     period = float((add_years(system.start, system.years) - system.start).days)
     patients = _simulate_patients(rng, system, lookups, first_patient, count, period)
     admissions = _simulate_admissions(rng, system, lookups, patients, period)
-    emergency = _simulate_emergency_visits(rng, lookups, patients, period)
-    outpatient = _simulate_outpatient_visits(rng, lookups, patients, period)
+    emergency = _outside_stays(_simulate_emergency_visits(rng, lookups, patients, period), admissions)
+    outpatient = _outside_stays(_simulate_outpatient_visits(rng, lookups, patients, period), admissions)
     return Chunk(patients, admissions, emergency, outpatient)
+
+
+def _outside_stays(visits: Visits, admissions: Admissions) -> Visits:
+    """The visits that do not fall inside one of the patient's inpatient stays (both sorted by patient, start)."""
+    # One sorted key per (patient, time): a chunk's period spans far fewer days than the scale.
+    scale = 1e6
+    admission_key = admissions.patient * scale + admissions.start
+    visit_key = visits.patient * scale + visits.start
+    latest = np.searchsorted(admission_key, visit_key, side="right") - 1
+    found = latest >= 0
+    latest = np.maximum(latest, 0)
+    inside = (
+        (found & (admissions.patient[latest] == visits.patient) & (admissions.end[latest] > visits.start - 1.0 / 24.0))
+        if admissions.start.size
+        else np.zeros(visits.start.size, dtype=np.bool_)
+    )
+    keep = ~inside
+    kept = Visits(*(getattr(visits, name)[keep] for name in Visits.__dataclass_fields__))
+    kept.sequence = _sequence_within_patient(kept.patient)
+    return kept
 
 
 def _simulate_patients(

@@ -268,7 +268,8 @@ def build_hospital_system(seed: int, start: dt.date, years: int) -> HospitalSyst
     unit_readmission = np.zeros(unit_count)
     unit_fall = np.zeros(unit_count)
     unit_pressure = np.zeros(unit_count)
-    medicine_wards = [u for u in units if departments[u.department].template.key == "medicine"]
+    # Units are planted among the medicine wards of the two larger hospitals, where volume makes them visible.
+    medicine_wards = [u for u in units if departments[u.department].template.key == "medicine" and u.hospital in (0, 1)]
     picked = rng.choice(len(medicine_wards), size=3, replace=False).tolist()
     fall_unit, outcome_unit, step_unit = (medicine_wards[i] for i in picked)
     fall_effects = Effects(fall_rate_ratio=3.0, pressure_injury_rate_ratio=2.0)

@@ -141,6 +141,8 @@ def _register_subcommands() -> None:
     from medgov.interfaces.cli import (
         demo,  # noqa: F401  (registers its commands)
         ingest,  # noqa: F401  (registers its commands)
+        measures,  # noqa: F401  (registers its commands)
+        synth,  # noqa: F401  (registers its commands)
     )
 
 
