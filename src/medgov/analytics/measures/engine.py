@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -136,7 +137,9 @@ def normalise_stratifiers(stratifiers: Iterable[str | Sequence[str]]) -> tuple[t
                 f"unknown dimension {', '.join(map(repr, unknown)) or repr(item)}; "
                 f"dimensions are: {', '.join(DIMENSIONS)}"
             )
-        if names not in result:
+        if len(set(names)) != len(names):
+            raise UnknownDimensionError(f"stratifier {'+'.join(names)!r} names a dimension twice")
+        if frozenset(names) not in {frozenset(existing) for existing in result}:
             result.append(names)
     return tuple(result)
 
@@ -450,54 +453,82 @@ def aggregate(
     confidence: float,
     model: RiskModelReport | None,
 ) -> pd.DataFrame:
-    """Group the subject frame by every grain x (overall + each stratifier) and compute the statistics."""
+    """Group the subject frame by every grain x (overall + each stratifier) and compute the statistics.
+
+    The grouping runs as one ``GROUPING SETS`` query per grain in an in-process DuckDB over the subject frame
+    (an Arrow table in memory, whatever backend produced it), so results do not depend on the warehouse engine.
+    """
     work = subjects.copy()
     if "expected" not in work.columns:
         work["expected"] = np.nan
     in_population = work["measure_population"]
     observation = work["measure_observation"].where(in_population)
     work["observation_value"] = observation
-    work["observation_present"] = observation.notna()
     work["observation_log"] = np.log(observation.where(observation > 0))
     work["numerator_value"] = work["numerator_observation"].where(in_population).fillna(0.0)
     work["denominator_value"] = work["denominator_observation"].where(in_population).fillna(0.0)
     work["expected_value"] = work["expected"].where(in_population)
-    work["observed_minus_expected_squared"] = (
-        (work["measure_observation"] - work["expected"]) ** 2
-    ).where(in_population)
+    work["squared_residual"] = ((work["measure_observation"] - work["expected"]) ** 2).where(in_population)
     for name in POPULATIONS:
         work[name] = work[name].astype("int64")
+    dimensions = list(DIMENSIONS)
+    used = [name for name in dimensions if any(name in stratifier for stratifier in stratifiers)]
+    sets = ["(bucket_start, bucket_end)"] + [
+        "(bucket_start, bucket_end, " + ", ".join(stratifier) + ")" for stratifier in stratifiers
+    ]
+    sums = ", ".join(f"sum({name})::BIGINT AS {name}" for name in POPULATIONS)
+    query = f"""
+        SELECT bucket_start, bucket_end,
+               {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in dimensions)},
+               {"".join(f"grouping({name}) AS grouped_out_{name}, " for name in used)}
+               {sums},
+               count(observation_value) AS observation_count,
+               sum(observation_value) AS observation_sum,
+               avg(observation_value) AS observation_mean,
+               median(observation_value) AS observation_median,
+               avg(observation_log) AS observation_log_mean,
+               var_samp(observation_value) AS observation_variance,
+               sum(numerator_value) AS numerator_observation,
+               sum(denominator_value) AS denominator_observation,
+               sum(expected_value) AS expected,
+               count(expected_value) AS expected_count,
+               sum(squared_residual) AS squared_residuals
+        FROM subjects
+        GROUP BY GROUPING SETS ({", ".join(sets)})
+    """
+    columns = ["anchor_date", *dimensions, *POPULATIONS, "observation_value", "observation_log", "numerator_value",
+               "denominator_value", "expected_value", "squared_residual"]  # fmt: skip
     frames = []
-    for grain in grains:
-        work["bucket_start"], work["bucket_end"] = _buckets(work["anchor_date"], grain, period)
-        for stratifier in ((), *stratifiers):
-            keys = ["bucket_start", "bucket_end", *stratifier]
+    connection = duckdb.connect()
+    try:
+        for grain in grains:
             if work.empty:
                 continue
-            grouped = work.groupby(keys, sort=True, dropna=False).agg(
-                **{name: (name, "sum") for name in POPULATIONS},
-                observation_count=("observation_present", "sum"),
-                observation_sum=("observation_value", "sum"),
-                observation_mean=("observation_value", "mean"),
-                observation_median=("observation_value", "median"),
-                observation_log_mean=("observation_log", "mean"),
-                numerator_observation=("numerator_value", "sum"),
-                denominator_observation=("denominator_value", "sum"),
-                expected=("expected_value", "sum"),
-                expected_count=("expected_value", "count"),
-                squared_residuals=("observed_minus_expected_squared", "sum"),
-                observation_variance=("observation_value", "var"),
-            )
-            grouped = grouped.reset_index()
+            frame = work[columns].copy()
+            frame["bucket_start"], frame["bucket_end"] = _buckets(frame["anchor_date"], grain, period)
+            for name in dimensions:
+                frame[name] = frame[name].astype(str)
+            connection.register("subjects", pa.Table.from_pandas(frame, preserve_index=False))
+            grouped = connection.sql(query).to_df()
+            connection.unregister("subjects")
+            present = grouped[[f"grouped_out_{name}" for name in used]].to_numpy() == 0
+            by_set = {frozenset(stratifier): stratifier for stratifier in stratifiers}
+            labels = [
+                by_set.get(frozenset(name for name, grouped_in in zip(used, row, strict=True) if grouped_in), ())
+                for row in present
+            ]
             grouped["grain"] = grain
-            grouped["stratifier"] = "+".join(stratifier)
-            grouped["stratum"] = (
-                grouped[list(stratifier)].astype(str).agg("|".join, axis=1) if stratifier else ""
-            )
-            for name in DIMENSIONS:
-                if name not in stratifier:
-                    grouped[name] = None
-            frames.append(grouped)
+            grouped["stratifier"] = ["+".join(item) for item in labels]
+            grouped["stratum"] = [
+                "|".join(str(value) for value in values)
+                for values in (
+                    [row[name] for name in item] for item, row in zip(labels, grouped.to_dict("records"), strict=True)
+                )
+            ]
+            grouped["order"] = [0 if not item else 1 + list(stratifiers).index(item) for item in labels]
+            frames.append(grouped.sort_values(["bucket_start", "order", "stratum"], kind="stable"))
+    finally:
+        connection.close()
     if not frames:
         return pa.Table.from_pylist([], schema=RESULT_SCHEMA).to_pandas()
     combined = pd.concat(frames, ignore_index=True)
@@ -531,7 +562,7 @@ def _statistics(
         "period_end": pd.Timestamp(record["bucket_end"]).date(),  # type: ignore[arg-type]
         "stratifier": record["stratifier"],
         "stratum": record["stratum"],
-        **{name: record[name] for name in DIMENSIONS},
+        **{name: record[name] if isinstance(record[name], str) else None for name in DIMENSIONS},
         **counts,
         "observation_count": observation_count,
         "observation_sum": None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -53,14 +54,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _score(row: pd.Series, unit: str) -> dict[str, Any] | None:
+def _score(row: Mapping[str, Any], unit: str) -> dict[str, Any] | None:
     value = _number(row["score"])
     if value is None:
         return None
     return {"value": round(value, 10), "unit": unit}
 
 
-def _populations(row: pd.Series, codes: dict[str, str]) -> list[dict[str, Any]]:
+def _populations(row: Mapping[str, Any], codes: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {"code": {"coding": [{"system": MEASURE_POPULATION_SYSTEM, "code": code}]}, "count": int(row[name])}
         for name, code in codes.items()
@@ -79,7 +80,7 @@ def measure_reports(
         overall = rows[rows["stratifier"] == ""]
         if overall.empty:
             continue
-        total = overall.iloc[0]
+        total = overall.iloc[0].to_dict()
         group: dict[str, Any] = {"population": _populations(total, codes)}
         score = _score(total, spec.rate_unit)
         if score is not None:
@@ -88,7 +89,7 @@ def measure_reports(
         for name, strata in rows[rows["stratifier"] != ""].groupby("stratifier", sort=False):
             dimensions = str(name).split("+")
             entries = []
-            for _, stratum in strata.iterrows():
+            for stratum in strata.to_dict("records"):
                 entry: dict[str, Any] = {"population": _populations(stratum, codes)}
                 if len(dimensions) == 1:
                     entry["value"] = {"text": str(stratum[dimensions[0]])}
