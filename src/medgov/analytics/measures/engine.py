@@ -47,6 +47,7 @@ from medgov.analytics.measures.spec import (
     Scoring,
 )
 from medgov.analytics.statistics import comorbidity, intervals
+from medgov.analytics.warehouse.scratch import fetch_arrow, quiet_ibis_duckdb_deprecations
 
 DIMENSIONS: dict[str, str] = {
     "hospital": "encounter.hospital_id",
@@ -154,13 +155,16 @@ def check_grains(grains: Iterable[str]) -> tuple[str, ...]:
     return chosen or ("period",)
 
 
-def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
+def _data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
     """First and last day with an encounter in the warehouse, or None when it holds none."""
     encounter = backend.table("encounter")
-    row = encounter.aggregate(
-        first=encounter.period_start.min().date(),
-        last=ibis.coalesce(encounter.period_end, encounter.period_start).max().date(),
-    ).to_pyarrow()
+    row = fetch_arrow(
+        backend,
+        encounter.aggregate(
+            first=encounter.period_start.min().date(),
+            last=ibis.coalesce(encounter.period_end, encounter.period_start).max().date(),
+        ),
+    )
     first, last = row["first"][0].as_py(), row["last"][0].as_py()
     if first is None or last is None:
         return None
@@ -168,7 +172,7 @@ def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
 
 
 def check_period_has_data(backend: BaseBackend, period: Period) -> None:
-    span = data_span(backend)
+    span = _data_span(backend)
     if span is None:
         raise NoDataError("the warehouse holds no encounters: load data first (medgov ingest)")
     first, last = span
@@ -179,7 +183,7 @@ def check_period_has_data(backend: BaseBackend, period: Period) -> None:
         )
 
 
-def evaluate(
+def _evaluate(
     backend: BaseBackend,
     specs: Sequence[MeasureSpec],
     period: Period,
@@ -203,13 +207,13 @@ def evaluate(
     context = MeasureContext(backend, period)
     try:
         for spec in specs:
-            subjects = subject_frame(spec, context)
+            subjects = _subject_frame(spec, context)
             model_report = None
             if spec.risk_model is not None:
                 reference = subjects
                 reference_at = reference_period or period
                 if reference_at != period:
-                    reference = subject_frame(spec, context.for_period(reference_at))
+                    reference = _subject_frame(spec, context.for_period(reference_at))
                 subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
             results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
             evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
@@ -285,9 +289,10 @@ def subject_expression(spec: MeasureSpec, context: MeasureContext) -> ir.Table:
     return subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
 
 
-def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
+def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     """Run :func:`subject_expression` and apply FHIR population semantics; one row per subject, sorted."""
-    table = subject_expression(spec, context).to_pyarrow()
+    expression = subject_expression(spec, context)
+    table = fetch_arrow(context.backend, expression)
     frame = table.to_pandas(types_mapper=None)
     frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
     for name in POPULATIONS[1:]:
@@ -323,7 +328,7 @@ def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
     if spec.risk_model is not None and "charlson" in spec.risk_model.covariates:
-        frame["charlson"] = _charlson_scores(context, frame)
+        frame["charlson"] = _charlson_scores(context, expression, frame)
     return frame
 
 
@@ -340,19 +345,19 @@ def _age_bands(ages: pd.Series) -> list[str]:
     return bands
 
 
-def _charlson_scores(context: MeasureContext, frame: pd.DataFrame) -> pd.Series:
+def _charlson_scores(context: MeasureContext, subjects: ir.Table, frame: pd.DataFrame) -> pd.Series:
     """Charlson score (Charlson 1987 weights, Quan 2005 ICD-10 coding) of each episode's secondary diagnoses."""
     if frame.empty:
         return pd.Series(dtype="float64")
     diagnosis = context.table("encounter_diagnosis")
     secondary = diagnosis.filter(~diagnosis.is_principal.fill_null(False), diagnosis.code.notnull())
-    wanted = ibis.memtable(pd.DataFrame({"wanted_id": frame["encounter_id"].astype(str).unique()}))
-    codes = (
-        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id)
-        .select(id=secondary.encounter_id, code=secondary.code)
-        .to_pyarrow()
-        .to_pandas()
-    )
+    wanted = subjects.select(wanted_id=subjects.encounter_id).distinct()
+    codes = fetch_arrow(
+        context.backend,
+        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id).select(
+            id=secondary.encounter_id, code=secondary.code
+        ),
+    ).to_pandas()
     if codes.empty:
         return pd.Series(0.0, index=frame.index)
     scores = comorbidity.charlson(codes, id_column="id", code_column="code")
@@ -647,3 +652,37 @@ def results_table(evaluations: Sequence[MeasureEvaluation]) -> pa.Table:
     """All evaluations' tidy results as one Arrow table with :data:`RESULT_SCHEMA`."""
     tables = [pa.Table.from_pandas(item.results, schema=RESULT_SCHEMA, preserve_index=False) for item in evaluations]
     return pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()
+
+
+def evaluate(
+    backend: BaseBackend,
+    specs: Sequence[MeasureSpec],
+    period: Period,
+    *,
+    grains: Iterable[str] = ("period",),
+    stratifiers: Iterable[str | Sequence[str]] = (),
+    reference_period: Period | None = None,
+    confidence: float = 0.95,
+) -> list[MeasureEvaluation]:
+    """Evaluate ``specs`` over ``period`` for every grain x (overall + each stratifier).
+
+    The risk models are fitted on ``reference_period`` (default: the measured period itself, i.e. internal
+    standardisation) and applied to the measured period.
+    """
+    with quiet_ibis_duckdb_deprecations():
+        return _evaluate(
+            backend, specs, period, grains=grains, stratifiers=stratifiers, reference_period=reference_period,
+            confidence=confidence,
+        )  # fmt: skip
+
+
+def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
+    """One row per subject of ``spec`` with FHIR population flags, observations and dimensions, sorted."""
+    with quiet_ibis_duckdb_deprecations():
+        return _subject_frame(spec, context)
+
+
+def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
+    """First and last day with an encounter in the warehouse, or None when it holds none."""
+    with quiet_ibis_duckdb_deprecations():
+        return _data_span(backend)
