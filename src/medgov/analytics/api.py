@@ -45,7 +45,6 @@ from medgov.analytics.measures.registry import UnknownMeasureError as UnknownMea
 from medgov.analytics.measures.spec import Period as Period  # noqa: E402
 
 
-
 def list_measures() -> tuple[MeasureInfo, ...]:
     """Every registered measure version, ordered by id then version."""
     from medgov.analytics.measures import registry
