@@ -551,3 +551,34 @@ def run_measures(
     )
     models = tuple(evaluation.model for evaluation in evaluations if evaluation.model is not None)
     return MeasureRun(engine.results_table(evaluations), models, reports)
+
+
+def clinical_period(warehouse: Path | str) -> tuple[dt.date, dt.date] | None:
+    """First and last day with an encounter in the warehouse (None when it is empty or absent)."""
+    import ibis
+
+    from medgov.analytics.measures import engine
+    from medgov.analytics.warehouse.connection import connect
+
+    path = Path(warehouse)
+    if not path.exists():
+        return None
+    connection = connect(path, read_only=True)
+    try:
+        return engine.data_span(ibis.duckdb.from_connection(connection))
+    finally:
+        connection.close()
+
+
+def whole_quarters(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The longest span of whole calendar quarters within ``first``..``last`` (None if there is none)."""
+    start_month = ((first.month - 1) // 3) * 3 + 1
+    start = dt.date(first.year, start_month, 1)
+    if start < first:
+        start = dt.date(start.year + (start_month + 2) // 12, (start_month + 2) % 12 + 1, 1)
+    end_quarter_month = ((last.month - 1) // 3) * 3 + 3
+    end = dt.date(last.year, end_quarter_month, 1)
+    end = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1) - dt.timedelta(days=1)
+    if end > last:
+        end = dt.date(end.year, ((end.month - 1) // 3) * 3 + 1, 1) - dt.timedelta(days=1)
+    return (start, end) if start < end else None

@@ -91,6 +91,46 @@ def ensure_demo_users() -> None:
         )
 
 
+DEMO_TARGETS = {
+    # The CMO's targets for the headline measures, about national order of magnitude.
+    "in-hospital-mortality": 0.03,
+    "readmission-30-day": 0.15,
+    "falls-with-injury": 0.5,
+    "pressure-injuries": 1.0,
+}
+
+
+def ensure_measure_results(warehouse: Path) -> None:
+    """Compute the measures once for the demo warehouse, and give the headline measures their targets."""
+    from medgov.governance.accounts.models import User
+    from medgov.governance.quality import services
+    from medgov.governance.quality.choices import ImprovementDirection
+    from medgov.governance.quality.models import Measure, MeasureRefresh
+    from medgov.interfaces.cli.quality import default_periods
+
+    if not MeasureRefresh.objects.filter(warehouse=str(warehouse), status="succeeded", result_count__gt=0).exists():
+        period, reference = default_periods(warehouse)
+        typer.echo(f"demo: computing every measure for {period} (risk models fitted on {reference})")
+        done = services.do_refresh_measures(
+            warehouse=str(warehouse), period=period, reference_period=reference, actor=None
+        )
+        typer.echo(f"demo: {done.result_count:,} results, {done.signal_count} signals")
+    cmo = User.objects.get(username="cmo")
+    for measure_id, value in DEMO_TARGETS.items():
+        measure = Measure.objects.filter(measure_id=measure_id, is_current=True).first()
+        if measure is None or measure.targets.exists():
+            continue
+        services.do_set_target(
+            measure,
+            value=value,
+            direction=ImprovementDirection(measure.improvement_direction),
+            owner=cmo,
+            effective_from=DEMO_START,
+            reason="Board-approved quality goal",
+            actor=cmo,
+        )
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -103,7 +143,8 @@ def demo(
 
     call_command("migrate", interactive=False, verbosity=0)
     ensure_demo_users()
-    ensure_clinical_data()
+    warehouse = ensure_clinical_data()
+    ensure_measure_results(warehouse)
     for label, step in DEMO_STEPS:
         typer.echo(f"demo: {label}")
         step()
