@@ -10,7 +10,8 @@ def test_a_user_signs_in_and_sees_the_home_page(live_server, page, make_user, sc
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_role("heading", level=1).inner_text() == "Welcome, Dr. Alex Morgan"
+    assert page.get_by_role("heading", level=1).inner_text() == "Cockpit"
+    assert page.get_by_text("Dr. Alex Morgan · CMO").is_visible()
     assert page.get_by_role("navigation", name="Modules").is_visible()
     assert page.evaluate("typeof htmx") == "object"
     screenshot("home")

@@ -1,12 +1,169 @@
-"""What the home page shows each user. Later modules contribute their own panels here."""
+"""The home page: for the CMO and quality roles a cockpit of what needs attention now and the vital signs;
+for everyone else their roles' starting points. Everything is read from stored results."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from medgov.analytics import api as analytics
 from medgov.governance.accounts.choices import Role
+from medgov.governance.quality.choices import SignalDirection, SignalState
+from medgov.governance.quality.models import Measure, MeasureResult, Signal, Target
+from medgov.interfaces.web import charts
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One thing on the cockpit's "needs attention" list."""
+
+    category: str
+    text: str
+    url: str
+    severity: str = "amber"  # red, amber or green, shown as a badge
+    count: int | None = None
+
+
+# Domains add a provider here: a function from the user to the items they should see now.
+ATTENTION_PROVIDERS: list[Callable[[Any], list[AttentionItem]]] = []
+
+
+def _signal_items(user: Any) -> list[AttentionItem]:
+    if not user.has_perm("quality.view_quality"):
+        return []
+    new_signals = Signal.objects.filter(state=SignalState.NEW).select_related("measure").order_by("-first_period")
+    items = []
+    concerns = [signal for signal in new_signals if signal.direction == SignalDirection.CONCERN]
+    improvements = [signal for signal in new_signals if signal.direction == SignalDirection.IMPROVEMENT]
+    for signal in concerns[:5]:
+        items.append(
+            AttentionItem(
+                "Concern signal",
+                f"{signal.measure.title} in {signal.stratum_label}: {signal.rule} since {signal.first_period:%b %Y}",
+                f"/quality/signals/{signal.pk}/",
+                "red",
+            )
+        )
+    if len(concerns) > 5:
+        items.append(
+            AttentionItem(
+                "Concern signal",
+                f"{len(concerns) - 5} more new concern signals",
+                "/quality/signals/?direction=concern",
+                "red",
+                len(concerns) - 5,
+            )
+        )
+    if improvements:
+        items.append(
+            AttentionItem(
+                "Improvement signal",
+                f"{len(improvements)} new improvement signal{'s' if len(improvements) != 1 else ''}",
+                "/quality/signals/?direction=improvement",
+                "green",
+                len(improvements),
+            )
+        )
+    return items
+
+
+ATTENTION_PROVIDERS.append(_signal_items)
+
+
+@dataclass(frozen=True)
+class VitalSign:
+    measure: Measure
+    value: float | None
+    low: float | None
+    high: float | None
+    oe_ratio: float | None
+    period_label: str
+    target: Target | None
+    variation: str
+    assurance: str
+    sparkline: charts.Figure | None
+    scale: float
+    unit: str
+
+
+VARIATION_LABELS = {
+    "special_cause_improvement": "special cause: improvement",
+    "special_cause_concern": "special cause: concern",
+    "common_cause": "common cause variation",
+}
+ASSURANCE_LABELS = {
+    "consistent_pass": "will consistently meet the target",
+    "consistent_fail": "will consistently miss the target",
+    "inconsistent": "may or may not meet the target",
+}
+
+
+def vital_signs() -> list[VitalSign]:
+    measures = list(Measure.objects.filter(is_headline=True, is_current=True).order_by("title"))
+    monthly: dict[int, list[MeasureResult]] = {measure.pk: [] for measure in measures}
+    quarterly: dict[int, MeasureResult] = {}
+    results = MeasureResult.objects.filter(
+        measure__in=measures, dimension="all", stratum_key="all", grain__in=["month", "quarter"]
+    ).order_by("period_start")
+    for result in results:
+        if result.grain == "month":
+            monthly[result.measure_id].append(result)
+        else:
+            quarterly[result.measure_id] = result
+    targets = {
+        target.measure_id: target
+        for target in Target.objects.filter(measure__in=measures, dimension="all", stratum_key="all")
+    }
+    signs = []
+    for measure in measures:
+        series = monthly[measure.pk]
+        latest = quarterly.get(measure.pk)
+        target = targets.get(measure.pk)
+        use_ratio = latest is not None and latest.oe_ratio is not None and measure.scoring == "ratio"
+        values: list[float] = []
+        for row in series:
+            value = (row.oe_ratio if use_ratio else row.rate) if row.calculable else None
+            values.append(math.nan if value is None else value)
+        variation, assurance, spark = "", "", None
+        scale, unit = (100.0, "%") if measure.scoring == "proportion" else (1.0, measure.unit_label)
+        if series:
+            chart = analytics.measure_control_chart(
+                values, improvement_direction=measure.improvement_direction, target=target.value if target else None
+            )
+            variation = VARIATION_LABELS.get(str(chart.variation_type or ""), "")
+            assurance = ASSURANCE_LABELS.get(str(chart.assurance or ""), "")
+            spark = charts.sparkline(
+                f"spark-{measure.measure_id}", [row.period_start for row in series[-24:]], values[-24:], scale=scale
+            )
+        signs.append(
+            VitalSign(
+                measure=measure,
+                value=(latest.rate if latest and latest.calculable else None),
+                low=latest.rate_low if latest else None,
+                high=latest.rate_high if latest else None,
+                oe_ratio=latest.oe_ratio if latest else None,
+                period_label=f"Q{(latest.period_start.month - 1) // 3 + 1} {latest.period_start.year}"
+                if latest
+                else "",
+                target=target,
+                variation=variation,
+                assurance=assurance,
+                sparkline=spark,
+                scale=scale,
+                unit=unit,
+            )
+        )
+    return signs
 
 
 def home_context(user: Any) -> dict[str, Any]:
     role_labels = [Role(name).label for name in user.role_names if name in Role.values]
-    return {"role_labels": role_labels}
+    context: dict[str, Any] = {"role_labels": role_labels, "is_cockpit": False}
+    if user.has_perm("quality.view_quality"):
+        attention: list[AttentionItem] = []
+        for provider in ATTENTION_PROVIDERS:
+            attention.extend(provider(user))
+        context.update({"is_cockpit": True, "attention": attention, "vital_signs": vital_signs()})
+    return context

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from medgov.analytics.ingest.viewdefinition import (
+    Column,
+    ViewDefinitionError,
+    ViewEvaluationError,
+    compile_view,
+    run_view,
+)
+from tests.anchors import ANCHORS
+
+SUITE = ANCHORS / "sql-on-fhir" / "tests"
+
+# Tests of the official suite that are not run, with the reason. Only `experimental` tests belong here.
+LEFT_OUT: dict[str, str] = {}
+
+
+def _suite_cases() -> list[Any]:
+    cases = []
+    for path in sorted(SUITE.glob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        for test in suite["tests"]:
+            case_id = f"{path.stem}::{test['title']}"
+            marks = [pytest.mark.skip(reason=LEFT_OUT[case_id])] if case_id in LEFT_OUT else []
+            cases.append(pytest.param(path, test["title"], id=case_id, marks=marks))
+    return cases
+
+
+def _connection_with(resources: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE resources (resource_type VARCHAR, resource JSON)")
+    connection.executemany(
+        "INSERT INTO resources VALUES (?, ?)",
+        [(resource["resourceType"], json.dumps(resource)) for resource in resources],
+    )
+    return connection
+
+
+def _canonical(value: Any) -> Any:
+    # The suite writes decimals as JSON numbers: 5 and 5.0 are the same value.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    return json.dumps({name: _canonical(value) for name, value in row.items()}, sort_keys=True)
+
+
+def _load(path: Path, title: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    test = next(test for test in suite["tests"] if test["title"] == title)
+    return suite["resources"], test
+
+
+@pytest.mark.parametrize(("path", "title"), _suite_cases())
+def test_official_suite(path: Path, title: str) -> None:
+    resources, test = _load(path, title)
+    connection = _connection_with(resources)
+
+    if test.get("expectError"):
+        with pytest.raises(ViewDefinitionError):
+            run_view(connection, test["view"])
+        return
+
+    table = run_view(connection, test["view"])
+
+    if "expectColumns" in test:
+        assert table.column_names == test["expectColumns"]
+    if "expect" in test:
+        rows = table.to_pylist()
+        expected = test["expect"]
+        assert Counter(map(_row_key, rows)) == Counter(map(_row_key, expected))
+        if expected:
+            assert set(table.column_names) == set(expected[0])
+
+
+def test_the_suite_has_every_file_and_test() -> None:
+    files = sorted(SUITE.glob("*.json"))
+    tests = sum(len(json.loads(path.read_text(encoding="utf-8"))["tests"]) for path in files)
+    assert (len(files), tests) == (22, 134)
+
+
+def _tagged(case_id: str) -> list[str]:
+    stem, title = case_id.split("::", 1)
+    _, test = _load(SUITE / f"{stem}.json", title)
+    tags: list[str] = test.get("tags", [])
+    return tags
+
+
+def test_only_experimental_tests_are_left_out() -> None:
+    assert [case_id for case_id in LEFT_OUT if "experimental" not in _tagged(case_id)] == []
+
+
+PATIENTS = [
+    {"resourceType": "Patient", "id": "p1", "name": [{"family": "A"}, {"family": "B"}], "active": True},
+    {"resourceType": "Patient", "id": "p2", "name": [{"family": "C"}]},
+]
+
+
+def _patient_view(**changes: Any) -> dict[str, Any]:
+    view: dict[str, Any] = {"resource": "Patient", "select": [{"column": [{"name": "id", "path": "id"}]}]}
+    view.update(changes)
+    return view
+
+
+@pytest.mark.parametrize(
+    ("view", "message"),
+    [
+        pytest.param([], "must be a JSON object", id="not an object"),
+        pytest.param({"select": []}, "ViewDefinition.resource is required", id="no resource"),
+        pytest.param({"resource": "Patient"}, "ViewDefinition.select is required", id="no select"),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "id", "path": "id."}]}]),
+            "column 'id': FHIRPath 'id.': expected a name after '.' at the end",
+            id="path cut short",
+        ),
+        pytest.param(
+            _patient_view(select=[{"forEach": "name", "forEachOrNull": "name", "column": []}]),
+            "select[1] may have only one of forEach, forEachOrNull and repeat",
+            id="two iterations",
+        ),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "1st", "path": "id"}]}]),
+            "name must start with a letter",
+            id="bad column name",
+        ),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "id", "path": "id"}, {"name": "id", "path": "gender"}]}]),
+            "column name 'id' is used more than once",
+            id="duplicate column",
+        ),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "n", "path": "name.family.substring(1)"}]}]),
+            "function substring() is not supported",
+            id="unsupported function",
+        ),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "n", "path": "name.first(1)"}]}]),
+            "first() takes 0 argument(s), got 1",
+            id="wrong arity",
+        ),
+        pytest.param(
+            _patient_view(where=[{"path": "%missing = 1"}]),
+            "where[1]: FHIRPath '%missing = 1': constant %missing is not defined",
+            id="undefined constant",
+        ),
+        pytest.param(
+            _patient_view(constant=[{"name": "n", "valueInteger": "one"}]),
+            "constant 'n': valueInteger has a value of the wrong type: 'one'",
+            id="constant of the wrong type",
+        ),
+        pytest.param(
+            _patient_view(where=[{"path": "'yes'"}]),
+            "where[1] path \"'yes'\" must evaluate to a single boolean",
+            id="where on a string literal",
+        ),
+        pytest.param(
+            _patient_view(select=[{"column": [{"name": "n", "path": "id", "type": "text"}]}]),
+            "column 'n': unknown type 'text'",
+            id="unknown type",
+        ),
+    ],
+)
+def test_invalid_views_are_refused_with_a_message_naming_the_problem(view: Any, message: str) -> None:
+    with pytest.raises(ViewDefinitionError) as raised:
+        compile_view(view)
+    assert message in str(raised.value)
+
+
+def test_several_values_in_a_non_collection_column_name_the_column() -> None:
+    view = _patient_view(select=[{"column": [{"name": "family", "path": "name.family"}]}])
+    with pytest.raises(ViewEvaluationError) as raised:
+        run_view(_connection_with(PATIENTS), view)
+    assert str(raised.value) == (
+        "column 'family': path 'name.family' yields more than one value; "
+        'a column that can hold several values needs "collection": true'
+    )
+
+
+def test_a_where_path_that_is_not_boolean_names_the_path() -> None:
+    view = _patient_view(where=[{"path": "name.family.first()"}])
+    with pytest.raises(ViewEvaluationError) as raised:
+        run_view(_connection_with(PATIENTS), view)
+    assert str(raised.value) == "where[1] path 'name.family.first()' must evaluate to a single boolean"
+
+
+def test_a_source_that_is_not_a_table_name_is_refused() -> None:
+    with pytest.raises(ViewDefinitionError) as raised:
+        compile_view(_patient_view(), source="resources; DROP TABLE x")
+    assert "source must name a table or view" in str(raised.value)
+
+
+def test_compiled_view_lists_columns_in_view_order_and_filters_on_the_resource_type() -> None:
+    view = {
+        "resource": "Patient",
+        "select": [
+            {"column": [{"name": "id", "path": "id", "type": "id"}]},
+            {"forEach": "name", "column": [{"name": "family", "path": "family", "type": "string"}]},
+            {"column": [{"name": "given", "path": "name.given", "type": "string", "collection": True}]},
+        ],
+    }
+    compiled = compile_view(view, source="raw.resources")
+    assert compiled.columns == (
+        Column(name="id", type="id", collection=False),
+        Column(name="family", type="string", collection=False),
+        Column(name="given", type="string", collection=True),
+    )
+    assert "resource_type = 'Patient'" in compiled.sql
+    assert 'FROM "raw"."resources"' in compiled.sql
