@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "medgov.governance.core",
     "medgov.governance.accounts",
     "medgov.governance.quality",
+    "medgov.governance.reports",
     "medgov.interfaces.web",
 ]
 
