@@ -218,3 +218,64 @@ def test_compiled_view_lists_columns_in_view_order_and_filters_on_the_resource_t
     )
     assert "resource_type = 'Patient'" in compiled.sql
     assert 'FROM "raw"."resources"' in compiled.sql
+
+
+def test_bundle_internal_references_yield_their_uuid_as_the_key() -> None:
+    observations = [
+        {"resourceType": "Observation", "id": "o1", "subject": {"reference": "urn:uuid:5b1c-77"}},
+        {"resourceType": "Observation", "id": "o2", "subject": {"reference": "Patient/p9/_history/2"}},
+        {"resourceType": "Observation", "id": "o3", "subject": {"reference": "Group/g1"}},
+    ]
+    view = {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "getResourceKey()", "type": "id"},
+                    {"name": "patient", "path": "subject.getReferenceKey(Patient)", "type": "id"},
+                ]
+            }
+        ],
+    }
+    rows = run_view(_connection_with(observations), view).to_pylist()
+    assert sorted(rows, key=lambda row: row["id"]) == [
+        {"id": "o1", "patient": "5b1c-77"},
+        {"id": "o2", "patient": "p9"},
+        {"id": "o3", "patient": None},
+    ]
+
+
+def test_a_source_whose_resource_column_is_text_is_read_as_json() -> None:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE staged (resource_type VARCHAR, resource VARCHAR)")
+    connection.executemany("INSERT INTO staged VALUES (?, ?)", [("Patient", json.dumps(p)) for p in PATIENTS])
+    view = {
+        "resource": "Patient",
+        "select": [
+            {"column": [{"name": "id", "path": "id", "type": "id"}]},
+            {"forEach": "name", "column": [{"name": "family", "path": "family", "type": "string"}]},
+        ],
+    }
+    rows = run_view(connection, view, source="staged").to_pylist()
+    assert sorted(rows, key=lambda row: row["family"]) == [
+        {"id": "p1", "family": "A"},
+        {"id": "p1", "family": "B"},
+        {"id": "p2", "family": "C"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param(["G"], True, id="one item equals"),
+        pytest.param(["G", "H"], False, id="two items never equal one"),
+        pytest.param(["H"], False, id="one item differs"),
+        pytest.param([], None, id="empty is empty"),
+    ],
+)
+def test_a_repeating_element_compared_with_a_constant_follows_collection_equality(
+    given: list[str], expected: bool | None
+) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "name": [{"given": given}]}
+    view = _patient_view(select=[{"column": [{"name": "is_g", "path": "name.first().given = 'G'", "type": "boolean"}]}])
+    assert run_view(_connection_with([patient]), view).to_pylist() == [{"is_g": expected}]

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from medgov.analytics.statistics.funnel import FunnelDataType, FunnelPlot, funnel_limits, funnel_plot
 from medgov.analytics.statistics.spc import MakingDataCountChart, making_data_count_chart
 from medgov.analytics.statistics.spc_rules import ImprovementDirection
+from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
 
 # --- statistics: SPC -----------------------------------------------------------------------------------------
 
@@ -24,17 +26,21 @@ def measure_control_chart(
     improvement_direction: str,
     target: float | None = None,
     rebase_at: Sequence[int] = (),
+    baseline_points: int | None = None,
 ) -> MakingDataCountChart:
     """An XmR chart of a measure's series with NHS Making Data Count rules, classification and assurance.
 
     ``improvement_direction`` is FHIR's improvementNotation (``increase`` or ``decrease``). Missing periods are
-    ``nan`` and the chart explains in ``reason`` when no limits can be drawn.
+    ``nan`` and the chart explains in ``reason`` when no limits can be drawn. ``baseline_points`` fixes the
+    mean and limits on the first points (Making Data Count's "fix after n points"), so later change shows
+    against the baseline instead of pulling the limits towards itself.
     """
     return making_data_count_chart(
         values,
         improvement_direction=ImprovementDirection(improvement_direction),
         target=target,
         rebase_at=rebase_at,
+        fix_after_n_points=baseline_points,
     )
 
 
@@ -105,3 +111,100 @@ def _in_input_order(plot: FunnelPlot, groups: Sequence[str]) -> FunnelPlot:
         ratios=tuple(plot.ratios[i] for i in order),
         outlier=tuple(plot.outlier[i] for i in order),
     )
+
+
+# --- statistics: signals from a series -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialCause:
+    """A stretch of consecutive points breaking the same Making Data Count rule with one classification."""
+
+    first_index: int
+    last_index: int
+    rule: str
+    direction: str  # "improvement", "concern" or "neutral"
+
+
+def special_causes(
+    values: Sequence[float], *, improvement_direction: str, baseline_points: int | None = None
+) -> tuple[SpecialCause, ...]:
+    """Group the special-cause points of a measure's XmR chart into runs (NHS Making Data Count rules).
+
+    Consecutive points with the same rule label and the same classification form one special cause; its first
+    point identifies it, so a refresh that extends the run does not make it a new one.
+    """
+    chart = measure_control_chart(values, improvement_direction=improvement_direction, baseline_points=baseline_points)
+    causes: list[SpecialCause] = []
+    start: int | None = None
+    for index, (label, kind) in enumerate(zip(chart.special_cause_type, chart.point_type, strict=True)):
+        direction = _direction_of(str(kind))
+        same_as_open = (
+            start is not None
+            and chart.special_cause_type[start] == label
+            and _direction_of(str(chart.point_type[start])) == direction
+        )
+        if start is not None and not same_as_open:
+            causes.append(_cause(chart, start, index - 1))
+            start = None
+        if direction and start is None:
+            start = index
+    if start is not None:
+        causes.append(_cause(chart, start, len(chart.values) - 1))
+    return tuple(causes)
+
+
+def _direction_of(point_type: str) -> str:
+    if point_type == "special_cause_improvement":
+        return "improvement"
+    if point_type == "special_cause_concern":
+        return "concern"
+    if point_type.startswith("special_cause_neutral"):
+        return "neutral"
+    return ""
+
+
+def _cause(chart: MakingDataCountChart, start: int, stop: int) -> SpecialCause:
+    return SpecialCause(start, stop, chart.special_cause_type[start], _direction_of(str(chart.point_type[start])))
+
+
+# --- statistics: small-cell suppression ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuppressedRow:
+    """One group of a rate table as it may be shown: counts as text, suppressed ones as "<11"."""
+
+    label: str
+    numerator: str
+    denominator: str
+    rate: str
+    suppressed: bool
+
+
+def suppress_small_cells(
+    labels: Sequence[str], numerators: Sequence[float], denominators: Sequence[float], *, rate_scale: float = 100.0
+) -> tuple[SuppressedRow, ...]:
+    """A group x (events, non-events) table with counts 1 to 10 hidden and complementary cells hidden so no
+    hidden count can be recovered from row or column totals; a group with any hidden count shows no rate."""
+    events = [round(n) for n in numerators]
+    non_events = [max(round(d) - e, 0) for d, e in zip(denominators, events, strict=True)]
+    table = suppress_table(pd.DataFrame({"events": events, "non_events": non_events}, index=list(labels)))
+    hidden = table.suppressed
+    rows = []
+    for position, label in enumerate(labels):
+        events_hidden = bool(hidden.iloc[position]["events"])
+        total_hidden = bool(hidden.iloc[position]["Total"])
+        any_hidden = events_hidden or total_hidden or bool(hidden.iloc[position]["non_events"])
+        total = events[position] + non_events[position]
+        rate = "" if any_hidden or total == 0 else f"{events[position] / total * rate_scale:.1f}"
+        rows.append(
+            SuppressedRow(
+                label=str(label),
+                numerator="<11" if events_hidden else str(events[position]),
+                denominator="<11" if total_hidden else str(total),
+                rate="suppressed" if any_hidden else rate,
+                suppressed=any_hidden,
+            )
+        )
+    return tuple(rows)

@@ -4,7 +4,7 @@ Anchor folder: methods/equity/phe_sii. SII, RII and intercept point estimates at
 confidence limits at the README's tolerance 0.05 (our own seeded simulation, not R's random stream).
 
 Cases left out, with their reason:
-* The nine "log transform"/"logit transform" test groups: they run ``phe_sii(transform = TRUE)``, which fits the
+* The ten "log transform"/"logit transform" test groups (20 area vectors): they run ``phe_sii(transform = TRUE)``, which fits the
   regression on the log/logit scale; this module implements the untransformed regression only.
 * The seven "error handling"/"warning handling" groups: they carry no expected values (the package's argument
   checks); our own invalid-input tests are below.

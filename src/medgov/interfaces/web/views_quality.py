@@ -134,7 +134,7 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
         drill_next = DRILL_ORDER[DRILL_ORDER.index(dimension) + 1]
     scale, unit = measure_scale(measure)
     funnel = funnel_for(measure, strata_list, f"funnel-{dimension}") if strata_list else None
-    equity = equity_tables(measure, year) if year and hasattr(analytics, "suppress_small_cells") else []
+    equity = equity_tables(measure, year) if year else []
     context: dict[str, Any] = {
         "measure": measure,
         "spc": spc,
@@ -206,8 +206,11 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
         )
         if not rows:
             continue
-        shown = analytics.suppress_small_cells(  # type: ignore[attr-defined]
-            [row.stratum_label for row in rows], [row.numerator for row in rows], [row.denominator for row in rows]
+        shown = analytics.suppress_small_cells(
+            [row.stratum_label for row in rows],
+            [row.numerator for row in rows],
+            [row.denominator for row in rows],
+            rate_scale=100.0 if measure.scoring == "proportion" else 1.0,
         )
         tables.append({"dimension": DIMENSION_LABELS[dimension], "rows": shown})
     return tables

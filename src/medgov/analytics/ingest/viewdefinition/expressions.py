@@ -198,6 +198,14 @@ def _tagged(single: Value, names: Names, *, fold_case: bool = False) -> str:
     )
 
 
+def _equals_scalar(item: str, scalar: Value, names: Names) -> str:
+    """FHIRPath `=` between one JSON item and one typed SQL value: equal only if the JSON has the matching type."""
+    json_types = {"VARCHAR": "('VARCHAR')", "BOOLEAN": "('BOOLEAN')"}.get(scalar.sql_type, _NUMERIC_JSON_TYPES)
+    sql_type = "DOUBLE" if scalar.sql_type in _NUMERIC_SQL_TYPES else scalar.sql_type
+    value = convert(Value(item, Kind.ITEM), sql_type, strict=False)
+    return f"(json_type({item}) IN {json_types} AND {value} = {convert(scalar, sql_type, strict=False)})"
+
+
 def _tagged_list(value: Value, names: Names, *, fold_case: bool = False) -> str:
     if value.kind is Kind.SCALAR:
         return bind(
@@ -482,8 +490,22 @@ class Compiler:
         elif left.kind in (Kind.ITEM, Kind.SCALAR) and right.kind in (Kind.ITEM, Kind.SCALAR):
             if left.kind is right.kind is Kind.SCALAR and left.sql_type == right.sql_type:
                 sql = f"({left.sql} = {right.sql})"
+            elif Kind.SCALAR in (left.kind, right.kind) and "JSON" not in (left.sql_type, right.sql_type):
+                item, scalar = (left, right) if right.kind is Kind.SCALAR else (right, left)
+                sql = _equals_scalar(item.sql, scalar, names)
             else:
                 sql = f"({_tagged(left, names)} = {_tagged(right, names)})"
+        elif Kind.SCALAR in (left.kind, right.kind) and Kind.JSON in (left.kind, right.kind):
+            # The common `element = constant`: only a repeating element needs the collection comparison.
+            element, scalar = (left, right) if right.kind is Kind.SCALAR else (right, left)
+
+            def compare(t: str) -> str:
+                collection = self.equality("=", Value(f"CAST({t} AS JSON[])", Kind.LIST), scalar, names).sql
+                return (
+                    f"CASE WHEN json_type({t}) = 'ARRAY' THEN {collection} ELSE {_equals_scalar(t, scalar, names)} END"
+                )
+
+            sql = bind(names, element.sql, compare)
         else:
             a_list, b_list = _tagged_list(left, names), _tagged_list(right, names)
             sql = bind(
