@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
     path("quality/", include("medgov.interfaces.web.urls_quality")),
+    path("reports/", include("medgov.interfaces.web.urls_reports")),
     path("", include("medgov.interfaces.web.urls")),
 ]

@@ -66,7 +66,13 @@ def month_row(measure: quality.MeasureDescription, month: dt.date, numerator: in
 
 
 def quarter_row(
-    measure: quality.MeasureDescription, start: dt.date, end: dt.date, rate: float, low: float, high: float, **extra: Any
+    measure: quality.MeasureDescription,
+    start: dt.date,
+    end: dt.date,
+    rate: float,
+    low: float,
+    high: float,
+    **extra: Any,
 ) -> dict[str, Any]:
     return {
         "measure_id": measure.measure_id,

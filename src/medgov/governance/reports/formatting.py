@@ -37,10 +37,10 @@ def measure_interval(low: float | None, high: float | None, *, scoring: str, oe:
 
 
 def count(value: float | None) -> str:
-    """A count with thousands separators; None (a suppressed cell) prints as ``*``."""
+    """A count with thousands separators; None (a suppressed cell) prints as ``<11``."""
     if value is None:
         return SUPPRESSED
     return f"{value:,.0f}"
 
 
-SUPPRESSED = "*"
+SUPPRESSED = "<11"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -70,11 +71,14 @@ def _set_progress(report_id: int, percent: int, label: str) -> None:
     BoardReport.objects.filter(pk=report_id).update(progress=max(0, min(100, percent)), progress_label=label[:120])
 
 
-def do_generate_board_report(report: BoardReport, *, actor: User | None) -> BoardReport:
+def do_generate_board_report(
+    report: BoardReport, *, actor: User | None, on_progress: Callable[[int, str], None] | None = None
+) -> BoardReport:
     """Assemble the sections, freeze them as the snapshot, lay out the PDF and store both.
 
     Runs in the task worker. A report that is not queued (already generated, or being generated) is refused,
-    so a retried task never replaces a stored report.
+    so a retried task never replaces a stored report. ``on_progress`` also hears each step (per cent, label),
+    e.g. for a progress bar on the command line.
     """
     _require(actor, "reports.generate_board_report")
     with transaction.atomic():
@@ -89,13 +93,18 @@ def do_generate_board_report(report: BoardReport, *, actor: User | None) -> Boar
     started = time.perf_counter()
     generated_at = timezone.now()
 
-    def on_progress(done: int, total: int, label: str) -> None:
-        _set_progress(locked.pk, 5 + int(75 * done / max(total, 1)), label)
+    def step(percent: int, label: str) -> None:
+        _set_progress(locked.pk, percent, label)
+        if on_progress is not None:
+            on_progress(percent, label)
+
+    def section_done(done: int, total: int, label: str) -> None:
+        step(5 + int(75 * done / max(total, 1)), label)
 
     try:
-        snapshot = build_snapshot(quarter, on_progress=on_progress)
+        snapshot = build_snapshot(quarter, on_progress=section_done)
         snapshot["generated_at"] = generated_at.isoformat()
-        _set_progress(locked.pk, 85, "laying out the PDF")
+        step(85, "laying out the PDF")
         html = render.report_html(snapshot, report_id=locked.pk, generated_at=f"{generated_at:%Y-%m-%d %H:%M %Z}")
         pdf = render.report_pdf(html)
     except Exception as error:
@@ -130,6 +139,8 @@ def do_generate_board_report(report: BoardReport, *, actor: User | None) -> Boar
                 "pdf_sha256": locked.pdf_sha256,
             },
         )
+    if on_progress is not None:
+        on_progress(100, "ready")
     return locked
 
 

@@ -105,7 +105,9 @@ def spc_svg(chart: dict[str, Any]) -> str:
         y = y_of(tick)
         label = f"{tick:.{_decimals(ticks)}f}"
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e7eb"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#52606d">{label}</text>')
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="#52606d">{label}</text>'
+        )
     step = max(1, math.ceil(count / 12))
     for index in range(0, count, step):
         x = x_of(index)
@@ -113,9 +115,7 @@ def spc_svg(chart: dict[str, Any]) -> str:
             f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="8.5" text-anchor="middle" fill="#52606d">'
             f"{periods[index]:%b %y}</text>"
         )
-    parts.append(
-        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#9aa5b1"/>'
-    )
+    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#9aa5b1"/>')
     unit = escape(str(chart.get("unit", "")))
     if unit:
         parts.append(
@@ -166,4 +166,11 @@ def _decimals(ticks: Sequence[float]) -> int:
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
     if step >= 1:
         return 0 if all(float(t).is_integer() for t in ticks) else 1
-    return min(4, max(1, -math.floor(math.log10(step)) + (0 if round(step / 10 ** math.floor(math.log10(step)), 6).is_integer() else 1)))
+    return min(
+        4,
+        max(
+            1,
+            -math.floor(math.log10(step))
+            + (0 if round(step / 10 ** math.floor(math.log10(step)), 6).is_integer() else 1),
+        ),
+    )

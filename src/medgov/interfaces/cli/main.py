@@ -138,7 +138,7 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import demo, synth  # noqa: F401  (registers their commands)
+    from medgov.interfaces.cli import demo, report, synth  # noqa: F401  (registers their commands)
 
 
 _register_subcommands()

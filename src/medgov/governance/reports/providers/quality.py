@@ -102,9 +102,7 @@ def scorecard(quarter: Quarter) -> Section:
                 "low": _finite_or_none(low),
                 "high": _finite_or_none(high),
                 "target": target.value if target else None,
-                "value_text": formatting.measure_value(
-                    value, scoring=measure.scoring, unit=measure.unit_label, oe=oe
-                )
+                "value_text": formatting.measure_value(value, scoring=measure.scoring, unit=measure.unit_label, oe=oe)
                 if result is not None and result.calculable
                 else ("not calculable" if result is not None else "no result"),
                 "interval_text": formatting.measure_interval(low, high, scoring=measure.scoring, oe=oe),
@@ -154,16 +152,16 @@ def spc_charts(quarter: Quarter) -> Section:
             continue
         refreshes.update(row.refresh_id for row in series)
         oe = uses_oe_ratio(measure, series[-1])
-        values = [
-            (row.oe_ratio if oe else row.rate) if row.calculable else None for row in series
-        ]
+        values = [(row.oe_ratio if oe else row.rate) if row.calculable else None for row in series]
         target = target_in_force(measure, quarter.end)
         chart = analytics.measure_control_chart(
             [math.nan if value is None else value for value in values],
             improvement_direction=measure.improvement_direction,
             target=target.value if target else None,
         )
-        scale, unit = (1.0, "O/E") if oe else (100.0, "%") if measure.scoring == "proportion" else (1.0, measure.unit_label)
+        scale, unit = (
+            (1.0, "O/E") if oe else (100.0, "%") if measure.scoring == "proportion" else (1.0, measure.unit_label)
+        )
         charts.append(
             {
                 "measure_id": measure.measure_id,
