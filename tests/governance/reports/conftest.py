@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from medgov.governance.accounts.choices import Role
 from medgov.governance.quality import services as quality
 from medgov.governance.quality.choices import ImprovementDirection
 
@@ -101,11 +102,19 @@ def months(first: dt.date, count: int) -> list[dt.date]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+
+
 @pytest.fixture
 def board_data(make_user: Any) -> dict[str, Any]:
     """Q3 2026: mortality 2.35 % (2.00-2.74) against 2.5 % (green); readmission 14.17 % (12.98-15.44) against
     12 % (red); plus a non-headline measure that the scorecard leaves out."""
-    cmo = make_user(__import__("medgov.governance.accounts.choices", fromlist=["Role"]).Role.CMO)
+    cmo = make_user(Role.CMO)
     mortality, readmission, _falls = quality.do_register_measures([MORTALITY, READMISSION, FALLS], actor=None)
     refresh = quality.do_start_refresh(warehouse="test.duckdb", actor=None)
     rows: list[dict[str, Any]] = []
