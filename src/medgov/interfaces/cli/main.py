@@ -138,7 +138,12 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import demo, report, synth  # noqa: F401  (registers their commands)
+    from medgov.interfaces.cli import (  # noqa: F401  (each registers its commands)
+        demo,
+        ingest,
+        report,
+        synth,
+    )
 
 
 _register_subcommands()
