@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from medgov.governance.accounts.models import User
@@ -140,7 +141,7 @@ def generate(request: HttpRequest) -> HttpResponse:
         chosen = parse_quarter(request.POST.get("quarter", ""))
     except InvalidQuarter as error:
         if request.headers.get("HX-Request"):
-            return HttpResponse(f'<p class="error" role="alert">{error}</p>', status=400)
+            return HttpResponse(format_html('<p class="error" role="alert">{}</p>', str(error)), status=400)
         messages.error(request, str(error))
         return redirect("reports:home")
     report = services.do_request_board_report(chosen, actor=_actor(request))
