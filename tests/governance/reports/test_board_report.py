@@ -54,7 +54,10 @@ def test_the_pdf_shows_the_quarters_scorecard_values_and_no_patient_identifiers(
     officer = board_data["cmo"]
     signal = raise_signal(board_data["mortality"], detail="first seen in MRN 00482913 (Jane Q. Patient, 1961-04-17)")
     quality.do_close_signal(
-        signal, reason="Reviewed the notes of Jane Q. Patient, MRN 00482913", action_reference="safety.rca:4", actor=officer
+        signal,
+        reason="Reviewed the notes of Jane Q. Patient, MRN 00482913",
+        action_reference="safety.rca:4",
+        actor=officer,
     )
     raise_signal(board_data["readmission"], dimension="practitioner", stratum_label="Dr. Robin Hale", rule="trend")
     report = generate()
@@ -106,7 +109,10 @@ def test_a_stored_report_does_not_change_when_the_data_are_refreshed(board_data)
     refresh = quality.do_start_refresh(warehouse="test.duckdb", actor=None)
     quality.do_store_results(
         refresh,
-        [quarter_row(MORTALITY, Q3.start, Q3.end, 0.031, 0.027, 0.035), quarter_row(READMISSION, Q3.start, Q3.end, 0.1, 0.09, 0.11)],
+        [
+            quarter_row(MORTALITY, Q3.start, Q3.end, 0.031, 0.027, 0.035),
+            quarter_row(READMISSION, Q3.start, Q3.end, 0.1, 0.09, 0.11),
+        ],
         actor=None,
     )
     report.refresh_from_db()
@@ -194,9 +200,10 @@ def test_the_scheduled_task_reports_the_given_quarter_as_the_system(board_data):
         None,
         ReportStatus.SUCCEEDED,
     )
-    assert list(
-        AuditEvent.objects.filter(object_type="reports.boardreport").values_list("action", "actor_label")
-    ) == [("board_report.generate", "system"), ("board_report.request", "system")]
+    assert list(AuditEvent.objects.filter(object_type="reports.boardreport").values_list("action", "actor_label")) == [
+        ("board_report.generate", "system"),
+        ("board_report.request", "system"),
+    ]
 
 
 def test_the_scheduled_task_defaults_to_the_last_complete_quarter(board_data, time_machine):

@@ -90,7 +90,14 @@ def test_a_board_member_reads_and_downloads_a_stored_report_and_the_read_is_audi
 
 def test_the_preview_shows_the_quarter_as_the_data_stand(board_data, client_for):
     page = client_for(Role.BOARD_MEMBER).get("/reports/board/2026Q3/").content.decode()
-    for text in ("14.2 %", "13.0\u201315.4 %", "12.0 %", "Red: off target", "Green: meets target", 'id="quality_spc-0"'):
+    for text in (
+        "14.2 %",
+        "13.0\u201315.4 %",
+        "12.0 %",
+        "Red: off target",
+        "Green: meets target",
+        'id="quality_spc-0"',
+    ):
         assert text in page
     assert "Generate PDF" not in page
 
@@ -101,7 +108,7 @@ def test_an_invalid_quarter_is_not_found(board_data, client_for):
     response = client.post("/reports/board/generate/", {"quarter": "<script>"}, headers={"HX-Request": "true"})
     assert (response.status_code, response.content.decode()) == (
         400,
-        "<p class=\"error\" role=\"alert\">invalid quarter '&lt;script&gt;'; write it as YYYYQn, e.g. 2026Q3</p>",
+        '<p class="error" role="alert">invalid quarter &#x27;&lt;script&gt;&#x27;; write it as YYYYQn, e.g. 2026Q3</p>',
     )
     assert BoardReport.objects.count() == 0
 
