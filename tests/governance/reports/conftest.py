@@ -112,9 +112,12 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
 
 @pytest.fixture
 def board_data(make_user: Any) -> dict[str, Any]:
+    return create_board_data(make_user(Role.CMO))
+
+
+def create_board_data(cmo: Any) -> dict[str, Any]:
     """Q3 2026: mortality 2.35 % (2.00-2.74) against 2.5 % (green); readmission 14.17 % (12.98-15.44) against
     12 % (red); plus a non-headline measure that the scorecard leaves out."""
-    cmo = make_user(Role.CMO)
     mortality, readmission, _falls = quality.do_register_measures([MORTALITY, READMISSION, FALLS], actor=None)
     refresh = quality.do_start_refresh(warehouse="test.duckdb", actor=None)
     rows: list[dict[str, Any]] = []
