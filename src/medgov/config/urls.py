@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api_urls()),
     path("quality/", include("medgov.interfaces.web.urls_quality")),
     path("reports/", include("medgov.interfaces.web.urls_reports")),
+    path("staff/", include("medgov.interfaces.web.urls_staff")),
     path("", include("medgov.interfaces.web.urls")),
 ]

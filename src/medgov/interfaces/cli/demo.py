@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from medgov.interfaces.cli.demo_steps import DEMO_STEPS
 from medgov.interfaces.cli.main import app, serve, setup_django
 
 DEMO_PASSWORD = "medgov-demo-2026!"
@@ -22,8 +24,43 @@ DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("admin", "Taylor Admin", "administrator", ""),
 )
 
-# Later modules append their demo-data loaders here; each is idempotent and prints what it did.
-DEMO_STEPS: list[tuple[str, Callable[[], None]]] = []
+# Later modules append their demo-data loaders to DEMO_STEPS (see demo_steps.py).
+
+# The demo hospital system: seeded, six years ending with the last full quarter before today's date.
+DEMO_SEED = 2026
+DEMO_START = dt.date(2020, 10, 1)
+DEMO_YEARS = 6
+
+
+def demo_patients() -> int:
+    from medgov.config.env import Env
+
+    return Env().get_int("MEDGOV_DEMO_PATIENTS", 20000, minimum=100)
+
+
+def ensure_clinical_data() -> Path:
+    """Generate the seeded demo population once and load it into the warehouse (both are reused after)."""
+    from django.conf import settings
+
+    from medgov.analytics import api as analytics
+    from medgov.analytics.synth import SynthConfig, generate
+
+    patients = demo_patients()
+    export = Path(settings.DATA_DIR) / f"demo-fhir-{patients}"
+    warehouse = Path(settings.MEDGOV_WAREHOUSE)
+    if not (export / "planted.json").exists():
+        typer.echo(f"demo: generating {patients:,} synthetic patients into {export}")
+        config = SynthConfig(patients=patients, seed=DEMO_SEED, start=DEMO_START, years=DEMO_YEARS, workers=2)
+        generate(config, export)
+    loaded = warehouse.exists() and analytics.warehouse_info(warehouse).raw_resources.get("Patient", 0) >= patients
+    if not loaded:
+        typer.echo(f"demo: loading {export} into the warehouse {warehouse}")
+        report = analytics.ingest([export], warehouse)
+        typer.echo(
+            f"demo: {report.totals.read:,} resources read, {report.totals.quarantined:,} quarantined, "
+            f"{report.seconds:.0f} s ({report.resources_per_second:,.0f} resources/s)"
+        )
+    return warehouse
 
 
 def ensure_demo_users() -> None:
@@ -57,6 +94,7 @@ def demo(
 
     call_command("migrate", interactive=False, verbosity=0)
     ensure_demo_users()
+    ensure_clinical_data()
     for label, step in DEMO_STEPS:
         typer.echo(f"demo: {label}")
         step()

@@ -167,3 +167,74 @@ def home_context(user: Any) -> dict[str, Any]:
             attention.extend(provider(user))
         context.update({"is_cockpit": True, "attention": attention, "vital_signs": vital_signs()})
     return context
+
+
+def _staff_items(user: Any) -> list[AttentionItem]:
+    """Credentials expiring within 30 days or expired, practitioners suspended for a lapse, decisions waiting."""
+    if not user.has_perm("staff.view_staff"):
+        return []
+    from django.utils import timezone
+
+    from medgov.governance.staff import selectors as staff_selectors
+    from medgov.governance.staff import services as staff_services
+    from medgov.governance.staff.choices import ExpirableBucket, PractitionerStatus
+
+    today = timezone.localdate()
+    policy = staff_services.policy_for()
+    expirables = staff_selectors.expirables_visible_to(
+        user, today=today, warning_days=tuple(policy.expiry_warning_days)
+    )
+    expired = [row for row in expirables if row.bucket == ExpirableBucket.EXPIRED]
+    soon = [
+        row
+        for row in expirables
+        if row.bucket == ExpirableBucket.EXPIRING and row.expires_on is not None and (row.expires_on - today).days <= 30
+    ]
+    items = []
+    if expired:
+        items.append(
+            AttentionItem(
+                "Credentials",
+                f"{len(expired)} expired credential{'s' if len(expired) != 1 else ''}",
+                "/staff/expirables/",
+                "red",
+                len(expired),
+            )
+        )
+    if soon:
+        items.append(
+            AttentionItem(
+                "Credentials",
+                f"{len(soon)} credential{'s' if len(soon) != 1 else ''} expiring within 30 days",
+                "/staff/expirables/",
+                "amber",
+                len(soon),
+            )
+        )
+    suspended = staff_selectors.practitioners_visible_to(user).filter(
+        status=PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE
+    )
+    for practitioner in suspended[:5]:
+        items.append(
+            AttentionItem(
+                "Suspended",
+                f"{practitioner} suspended for a credential lapse",
+                f"/staff/practitioners/{practitioner.pk}/",
+                "red",
+            )
+        )
+    waiting = staff_selectors.privilege_requests_visible_to(user, pending_only=True).count()
+    if waiting:
+        items.append(
+            AttentionItem(
+                "Privileges",
+                f"{waiting} privilege decision{'s' if waiting != 1 else ''} waiting",
+                "/staff/requests/",
+                "amber",
+                waiting,
+            )
+        )
+    return items
+
+
+ATTENTION_PROVIDERS.append(_staff_items)
