@@ -87,6 +87,13 @@ def test_the_snapshot_holds_every_number_shown_and_the_refresh_it_came_from(boar
         "quality_scorecard",
         "quality_spc",
         "quality_signals",
+        "staff_credentialing",
+    ]
+    assert report.snapshot["not_included"] == [
+        {
+            "title": "Patient safety: sentinel events with RCA status, and serious safety events",
+            "reason": "the safety module is not installed",
+        }
     ]
     assert [
         (row["measure_id"], row["value"], row["low"], row["high"], row["target"], row["rag"], row["value_text"])
