@@ -140,4 +140,4 @@ def test_the_pdf_carries_the_credentialing_decisions(credentialing_cases):
     words = " ".join(pdf_text(generate(Quarter(2026, 3))).split())
     assert "Credentialing decisions for the board" in words
     assert "Awaiting the board's decision (2)" in words
-    assert ("Ada Okafor, MD" in words, "Bo Lindqvist, MD" in words, "Cy Marsh" in words) == (True, True, False)
+    assert ("Okafor" in words, "Lindqvist" in words, "Marsh" in words, "Wren" in words) == (True, True, False, False)
