@@ -63,6 +63,15 @@ def ensure_clinical_data() -> Path:
     return warehouse
 
 
+def _safety_demo() -> None:
+    from medgov.governance.safety.demo import load_demo_data
+
+    load_demo_data()
+
+
+DEMO_STEPS.append(("patient-safety events", _safety_demo))
+
+
 def ensure_demo_users() -> None:
     from medgov.governance.accounts import services
     from medgov.governance.accounts.choices import Role

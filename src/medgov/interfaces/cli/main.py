@@ -142,6 +142,7 @@ def _register_subcommands() -> None:
         demo,
         ingest,
         report,
+        safety,
         staff,
         synth,
     )
