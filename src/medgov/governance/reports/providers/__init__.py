@@ -8,5 +8,7 @@ from django.apps import apps
 
 from medgov.governance.reports.providers import quality  # noqa: F401
 
+if apps.is_installed("medgov.governance.safety"):
+    from medgov.governance.reports.providers import safety  # noqa: F401
 if apps.is_installed("medgov.governance.staff"):
     from medgov.governance.reports.providers import staff  # noqa: F401
