@@ -237,3 +237,13 @@ def test_a_failed_generation_is_recorded(board_data, monkeypatch):
 
 def test_pdf_charts_use_the_web_charts_colours():
     assert POINT_COLOURS == charts.POINT_COLOURS
+
+
+def test_a_domain_that_is_not_installed_is_named_as_not_included(board_data, monkeypatch):
+    from medgov.governance.reports import sections
+
+    monkeypatch.setitem(sections.DOMAIN_SECTIONS, "medgov.governance.policies", "Clinical policies due for review")
+    snapshot = sections.build_snapshot(Q3)
+    assert snapshot["not_included"] == [
+        {"title": "Clinical policies due for review", "reason": "the policies module is not installed"}
+    ]
