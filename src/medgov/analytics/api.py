@@ -35,6 +35,7 @@ from medgov.analytics.statistics.spc import (
 )
 from medgov.analytics.statistics.spc_rules import ImprovementDirection, MakingDataCountRules
 from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
+from medgov.analytics.statistics.surveillance import ears
 from medgov.analytics.warehouse.info import warehouse_info as _warehouse_info
 from medgov.analytics.warehouse.structure import Structure, read_structure
 
@@ -451,3 +452,17 @@ __all__ = [
     "patient_mrn_exists",
     "verify_effect",
 ]
+
+
+# --- statistics: aberrations in event counts --------------------------------------------------------------------
+
+
+def count_aberrations(counts: Sequence[float], *, method: str = "C2") -> tuple[int, ...]:
+    """Positions where a series of event counts (falls, infections) rises above the CDC EARS upper bound
+    (Hutwagner 2003; ``C2`` by default: a seven-period baseline behind a two-period guard band). A series too
+    short to have a baseline has no aberrations."""
+    result = ears(counts, method="C3" if method == "C3" else "C1" if method == "C1" else "C2")
+    if result.reason is not None or result.table.empty:
+        return ()
+    alarms = result.table[result.table["alarm"].astype(bool)]
+    return tuple(int(position) for position in alarms["position"])

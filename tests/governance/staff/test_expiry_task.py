@@ -69,7 +69,9 @@ def test_licence_expiry_suspends_on_the_expiry_date_with_audit_and_notice(
     assert sorted(Notice.objects.filter(subject=text).values_list("recipient__username", flat=True)) == sorted(
         [office.username, chief.username, cmo.username]
     )
-    assert sorted(address for message in mail.outbox if message.body.startswith(text) for address in message.to) == [
+    assert sorted(
+        address for message in mail.outbox if message.subject == f"[medgov] {text}" for address in message.to
+    ) == [
         "chief@example.org",
         "cmo@example.org",
         "mso@example.org",

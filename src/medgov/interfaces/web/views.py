@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from medgov.governance.accounts import selectors as account_selectors
 from medgov.governance.accounts import services as account_services
@@ -21,6 +21,7 @@ from medgov.governance.core.selectors import AuditFilter, audit_events_visible_t
 from medgov.interfaces.web import exports
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     from medgov.interfaces.web.home import home_context
 
@@ -51,6 +52,7 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
     return form, AuditFilter()
 
 
+@require_safe
 def audit_trail(request: HttpRequest) -> HttpResponseBase:
     form, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)
@@ -99,6 +101,7 @@ def audit_table(events: QuerySet[AuditEvent]) -> exports.ExportTable:
     )
 
 
+@require_safe
 def audit_trail_csv(request: HttpRequest) -> HttpResponseBase:
     _, query = _audit_filter(request)
     return exports.csv_response(audit_table(audit_events_visible_to(request.user, query)))

@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.models import User
@@ -89,6 +89,7 @@ def spc_for(
     )
 
 
+@require_safe
 def catalogue(request: HttpRequest) -> HttpResponseBase:
     measures = list(selectors.measures_visible_to(request.user))
     latest: dict[int, MeasureResult] = {}
@@ -155,6 +156,7 @@ def catalogue_table(rows: list[dict[str, Any]]) -> exports.ExportTable:
     )
 
 
+@require_safe
 def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     measure = selectors.access_measure_by_id(request.user, measure_id)
     dimension = request.GET.get("dimension", "department")
@@ -326,6 +328,7 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
     return tables
 
 
+@require_safe
 def signals(request: HttpRequest) -> HttpResponseBase:
     state = request.GET.get("state", "open")
     direction = request.GET.get("direction", "")
@@ -438,6 +441,7 @@ class CloseSignalForm(forms.Form):
     )
 
 
+@require_safe
 def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
     signal = selectors.access_signal_by_id(request.user, signal_id)
     results = series(signal.measure, dimension=signal.dimension, stratum_key=signal.stratum_key)

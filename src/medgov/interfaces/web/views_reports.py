@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from medgov.governance.accounts.models import User
 from medgov.governance.reports import selectors, services
@@ -60,7 +60,7 @@ def _offered_quarters() -> list[Quarter]:
     return quarters
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     reports = selectors.board_reports_visible_to(request.user)
     if "quarter" in request.GET:
@@ -113,7 +113,7 @@ def _sections_for_page(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return sections
 
 
-@require_GET
+@require_safe
 def board_report(request: HttpRequest, quarter: str) -> HttpResponse:
     """The report for ``quarter`` as it stands now, from the current results (nothing is stored)."""
     chosen = _quarter_or_404(quarter)
@@ -151,13 +151,13 @@ def generate(request: HttpRequest) -> HttpResponse:
     return redirect("reports:home")
 
 
-@require_GET
+@require_safe
 def progress(request: HttpRequest, report_id: int) -> HttpResponse:
     report = selectors.access_board_report_by_id(request.user, report_id)
     return render(request, "reports/_progress.html", {"report": report})
 
 
-@require_GET
+@require_safe
 def stored_report(request: HttpRequest, report_id: int) -> HttpResponse:
     report = selectors.access_board_report_by_id(request.user, report_id)
     if not report.can_download():
@@ -176,7 +176,7 @@ def stored_report(request: HttpRequest, report_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def stored_pdf(request: HttpRequest, report_id: int) -> FileResponse:
     report = selectors.access_board_report_by_id(request.user, report_id)
     if not report.can_download():
