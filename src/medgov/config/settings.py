@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "medgov.governance.emergency",
     "medgov.governance.safety",
     "medgov.governance.staff",
+    "medgov.governance.reports",
     "medgov.interfaces.web",
 ]
 

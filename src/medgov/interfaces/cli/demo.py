@@ -35,7 +35,7 @@ DEMO_YEARS = 6
 def demo_patients() -> int:
     from medgov.config.env import Env
 
-    return Env().get_int("MEDGOV_DEMO_PATIENTS", 20000, minimum=100)
+    return Env().get_int("MEDGOV_DEMO_PATIENTS", 10000, minimum=100)
 
 
 def ensure_clinical_data() -> Path:

@@ -143,6 +143,7 @@ def _register_subcommands() -> None:
         ingest,
         measures,
         quality,
+        report,
         safety,
         staff,
         synth,
