@@ -131,6 +131,23 @@ def ensure_measure_results(warehouse: Path) -> None:
         )
 
 
+def ensure_board_report() -> None:
+    """The last complete quarter's board report, as the quarterly schedule would have made it."""
+    from django.utils import timezone
+
+    from medgov.governance.reports import services
+    from medgov.governance.reports.choices import ReportStatus
+    from medgov.governance.reports.models import BoardReport
+    from medgov.governance.reports.rules import last_complete_quarter
+
+    quarter = last_complete_quarter(timezone.localdate())
+    if BoardReport.objects.filter(quarter=quarter.code, status=ReportStatus.SUCCEEDED).exists():
+        return
+    typer.echo(f"demo: board quality and safety report for {quarter.code}")
+    report = services.do_request_board_report(quarter, actor=None, scheduled=True, enqueue=False)
+    services.do_generate_board_report(report, actor=None)
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -148,6 +165,7 @@ def demo(
     for label, step in DEMO_STEPS:
         typer.echo(f"demo: {label}")
         step()
+    ensure_board_report()
     typer.echo("")
     typer.echo(f"medgov demo is ready at http://{host}:{port}/")
     typer.echo(
