@@ -52,6 +52,11 @@ def test_refresh_stores_results_for_every_measure_and_grain(db, small_warehouse)
     assert set(departments.values_list("parent_key", flat=True)) <= set(
         hospital_rows.values_list("stratum_key", flat=True)
     )
+    yearly = MeasureResult.objects.get(
+        measure=mortality, dimension="all", grain="year", period_start=dt.date(2025, 1, 1)
+    )
+    assert yearly.rate == pytest.approx(yearly.numerator / yearly.denominator)
+    assert 0 < yearly.rate < 0.2
     not_calculable = MeasureResult.objects.filter(calculable=False).first()
     assert not_calculable is not None and not_calculable.rate is None and "at least 11" in not_calculable.reason
     assert refresh.result_count == MeasureResult.objects.count()

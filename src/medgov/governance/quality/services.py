@@ -376,6 +376,11 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _scaled(value: Any, scale: float) -> float | None:
+    number = _finite(value)
+    return None if number is None else number / scale
+
+
 def result_rows(results: Any, structure: Any) -> list[dict[str, Any]]:
     """Map the engine's tidy results (one row per measure x period bucket x stratum) onto stored results,
     with display names and the parent of each stratum for drilling down."""
@@ -403,9 +408,14 @@ def result_rows(results: Any, structure: Any) -> list[dict[str, Any]]:
             numerator = _finite(item["observation_sum"]) or 0.0
             denominator = float(item["observation_count"] or 0)
         else:
-            numerator = float(item["numerator"] or 0)
-            denominator = float(item["denominator"] or 0)
+            # FHIR proportion scoring: the rate's denominator excludes exclusions and exceptions.
+            numerator = float((item["numerator"] or 0) - (item["numerator_exclusion"] or 0))
+            denominator = float(
+                (item["denominator"] or 0) - (item["denominator_exclusion"] or 0) - (item["denominator_exception"] or 0)
+            )
         calculable = item["status"] != "not calculable"
+        # The engine scales percentages by 100; the store keeps proportions as fractions (targets, funnels).
+        scale = 100.0 if item["rate_unit"] == "%" else 1.0
         rows.append(
             {
                 "measure_id": item["measure_id"],
@@ -421,9 +431,9 @@ def result_rows(results: Any, structure: Any) -> list[dict[str, Any]]:
                 "denominator": denominator,
                 "denominator_exclusion": int(item["denominator_exclusion"] or 0),
                 "numerator": numerator,
-                "rate": _finite(item["score"]) if calculable else None,
-                "rate_low": _finite(item["score_lower"]) if calculable else None,
-                "rate_high": _finite(item["score_upper"]) if calculable else None,
+                "rate": _scaled(item["score"], scale) if calculable else None,
+                "rate_low": _scaled(item["score_lower"], scale) if calculable else None,
+                "rate_high": _scaled(item["score_upper"], scale) if calculable else None,
                 "observed": _finite(item["observed"]),
                 "expected": _finite(item["expected"]),
                 "oe_ratio": _finite(item["oe_ratio"]) if calculable else None,

@@ -166,10 +166,7 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     target = selectors.targets_for(request.user, measure).filter(dimension="all", stratum_key="all").first()
     org_series = series(measure)
     spc = spc_for(measure, org_series, "spc-organisation", target=target.value if target else None)
-    years = sorted(
-        set(MeasureResult.objects.filter(measure=measure, grain="year").values_list("period_start", flat=True))
-    )
-    year = years[-1] if years else None
+    year = latest_full_year(measure)
     strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
     if year is not None:
         strata = strata.filter(period_start=year)
@@ -267,6 +264,21 @@ def breakdown_table(
         cells(),
         measure.title,
     )
+
+
+def latest_full_year(measure: Measure) -> dt.date | None:
+    """The latest year with results for all twelve months (a year still running would compare part-years);
+    the latest year at all when none is complete."""
+    years = sorted(
+        set(MeasureResult.objects.filter(measure=measure, grain="year").values_list("period_start", flat=True))
+    )
+    if not years:
+        return None
+    months = MeasureResult.objects.filter(measure=measure, grain="month", dimension="all", stratum_key="all")
+    for year in reversed(years):
+        if months.filter(period_start__year=year.year).count() == 12:
+            return year
+    return years[-1]
 
 
 def funnel_for(measure: Measure, strata: list[MeasureResult], element_id: str) -> charts.Figure | None:
