@@ -141,6 +141,7 @@ def _register_subcommands() -> None:
     from medgov.interfaces.cli import (  # noqa: F401  (each registers its commands)
         demo,
         ingest,
+        measures,
         staff,
         synth,
     )
