@@ -329,8 +329,8 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
     if spec.risk_model is not None and "charlson" in spec.risk_model.covariates:
         frame["charlson"] = _charlson_scores(context, expression, frame)
-    subjects: pd.DataFrame = frame
-    return subjects
+    result: pd.DataFrame = frame
+    return result
 
 
 def _age_bands(ages: pd.Series) -> list[str]:
@@ -536,12 +536,12 @@ def aggregate(
     finally:
         connection.close()
     if not frames:
-        empty: pd.DataFrame = pa.Table.from_pylist([], schema=RESULT_SCHEMA).to_pandas()
+        empty: pd.DataFrame = RESULT_SCHEMA.empty_table().to_pandas()
         return empty
     combined = pd.concat(frames, ignore_index=True)
     rows = [_statistics(spec, record, confidence, model) for record in combined.to_dict("records")]
-    table: pd.DataFrame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA).to_pandas()
-    return table
+    results: pd.DataFrame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA).to_pandas()
+    return results
 
 
 def _finite(value: object) -> float | None:

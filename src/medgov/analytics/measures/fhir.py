@@ -54,14 +54,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _score(row: Mapping[str, Any], unit: str) -> dict[str, Any] | None:
+def _score(row: Mapping[Any, Any], unit: str) -> dict[str, Any] | None:
     value = _number(row["score"])
     if value is None:
         return None
     return {"value": round(value, 10), "unit": unit}
 
 
-def _populations(row: Mapping[str, Any], codes: dict[str, str]) -> list[dict[str, Any]]:
+def _populations(row: Mapping[Any, Any], codes: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {"code": {"coding": [{"system": MEASURE_POPULATION_SYSTEM, "code": code}]}, "count": int(row[name])}
         for name, code in codes.items()
@@ -118,7 +118,10 @@ def measure_reports(
             "type": "subject-list" if subject_lists else "summary",
             "measure": f"{MEASURE_CANONICAL}/{spec.id}|{spec.version}",
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "period": {"start": pd.Timestamp(start).date().isoformat(), "end": pd.Timestamp(end).date().isoformat()},
+            "period": {
+                "start": pd.Timestamp(str(start)).date().isoformat(),
+                "end": pd.Timestamp(str(end)).date().isoformat(),
+            },
             "improvementNotation": {
                 "coding": [
                     {
@@ -130,7 +133,7 @@ def measure_reports(
             "group": [group],
         }
         if subject_lists:
-            _attach_subject_lists(report, evaluation, codes, pd.Timestamp(start), pd.Timestamp(end))
+            _attach_subject_lists(report, evaluation, codes, pd.Timestamp(str(start)), pd.Timestamp(str(end)))
         reports.append(report)
     return reports
 
