@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from medgov.analytics.practitioner_contracts import IndicatorDefinition as Indic
 from medgov.analytics.practitioner_contracts import PractitionerIndicatorResult as PractitionerIndicatorResult
 from medgov.analytics.practitioner_contracts import PractitionerResults as PractitionerResults
 from medgov.analytics.practitioner_contracts import WarehousePractitioner as WarehousePractitioner
-from medgov.analytics.statistics.funnel import FunnelDataType, FunnelPlot, funnel_limits, funnel_plot
+from medgov.analytics.statistics.funnel import FunnelDataType, FunnelLimits, FunnelPlot, funnel_limits, funnel_plot
 from medgov.analytics.statistics.spc import (
     ChartType,
     ControlChart,
@@ -94,6 +94,8 @@ class FunnelView:
     """What a page needs to draw a funnel: limit curves by name (x, lower, upper), a flag per unit and the centre.
 
     Flags are ``"high"``, ``"low"`` or ``""`` (within the 99.8 % overdispersion-adjusted limits).
+    ``unit_limits`` are the same limits (by name: lower and upper per unit) at each unit's own denominator, in the
+    caller's order (``nan`` where a unit cannot be placed), so a unit's value can be shown beside its limits.
     """
 
     centre: float
@@ -101,6 +103,7 @@ class FunnelView:
     flags: tuple[str, ...]
     overdispersion_phi: float
     reason: str | None
+    unit_limits: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
 
 
 def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float) -> FunnelView:
@@ -119,12 +122,14 @@ def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float)
     flags = []
     for ratio, is_outlier in zip(plot.ratios, plot.outlier, strict=True):
         flags.append(("high" if ratio > plot.target else "low") if is_outlier else "")
+    judged = plot.adjusted_limits if plot.adjusted else plot.limits
     return FunnelView(
         centre=centre,
         limits={"95 %": (xs, curves.lower_95, curves.upper_95), "99.8 %": (xs, curves.lower_998, curves.upper_998)},
         flags=tuple(flags),
         overdispersion_phi=plot.phi,
         reason=plot.reason,
+        unit_limits={"95 %": (judged.lower_95, judged.upper_95), "99.8 %": (judged.lower_998, judged.upper_998)},
     )
 
 
@@ -147,11 +152,17 @@ def _in_input_order(plot: FunnelPlot, groups: Sequence[str]) -> FunnelPlot:
     # funnel_plot orders units by group label; put them back in the caller's order.
     position = {group: index for index, group in enumerate(plot.groups)}
     order = [position[group] for group in groups]
+
+    def reordered(limits: FunnelLimits) -> FunnelLimits:
+        return FunnelLimits(*(tuple(column[i] for i in order) for column in astuple(limits)))
+
     return replace(
         plot,
         groups=tuple(plot.groups[i] for i in order),
         ratios=tuple(plot.ratios[i] for i in order),
         outlier=tuple(plot.outlier[i] for i in order),
+        limits=reordered(plot.limits),
+        adjusted_limits=reordered(plot.adjusted_limits),
     )
 
 
@@ -261,10 +272,6 @@ def organisation_structure(warehouse: Path | str) -> Structure:
 # --- medical staff office: practitioner directory and OPPE results -------------------------------------------
 
 
-class PractitionerResultsUnavailable(RuntimeError):
-    """The measure engine cannot give per-practitioner results (not installed, or no warehouse yet)."""
-
-
 def practitioner_directory(warehouse: Path) -> tuple[WarehousePractitioner, ...]:
     """Practitioners in the warehouse with the specialty and organisation of their first role (by role id)."""
     import duckdb
@@ -288,17 +295,62 @@ def practitioner_directory(warehouse: Path) -> tuple[WarehousePractitioner, ...]
 
 
 def practitioner_oppe_results(
-    *, department_id: str, period_start: dt.date, period_end: dt.date, extra_measure_ids: Sequence[str] = ()
+    warehouse: Path | str,
+    *,
+    department_id: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    extra_measure_ids: Sequence[str] = (),
 ) -> DepartmentOppeResults:
-    """Per-practitioner volume, risk-adjusted mortality/readmission/LOS O/E with intervals, complication and
-    safety-event counts, and the department's chosen measures, each with the department funnel.
+    """Per-practitioner volume, risk-adjusted mortality/readmission/LOS O/E with intervals, hospital-acquired
+    condition counts and the department's chosen measures, each against the department's peers in a funnel.
 
-    Delegates to the measure engine; until it provides per-practitioner results this raises
-    :class:`PractitionerResultsUnavailable` rather than computing measures a second way.
+    One :func:`run_measures` call (``oppe_measure_ids(extra_measure_ids)``, stratified by ``OPPE_STRATIFIERS``)
+    gives every number; the funnels are :func:`funnel_for_ratios` / :func:`funnel_for_proportions`. Practitioners
+    without stays in the department and period are absent. Raises ``NoDataError`` when the warehouse has no data
+    for the period. See :mod:`medgov.analytics.oppe`.
     """
-    raise PractitionerResultsUnavailable(
-        "per-practitioner measure results are not available from the measure engine in this installation"
+    from medgov.analytics import oppe
+
+    return oppe.department_oppe_results(
+        warehouse,
+        department_id=department_id,
+        period_start=period_start,
+        period_end=period_end,
+        extra_measure_ids=extra_measure_ids,
     )
+
+
+def oppe_results_from_run(
+    run: MeasureRun,
+    *,
+    department_id: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    extra_measure_ids: Sequence[str] = (),
+) -> DepartmentOppeResults:
+    """What :func:`practitioner_oppe_results` returns, read from a run the caller already has (of
+    ``oppe_measure_ids(extra_measure_ids)`` stratified by ``OPPE_STRATIFIERS`` over the period)."""
+    from medgov.analytics import oppe
+
+    return oppe.results_from_run(
+        run,
+        department_id=department_id,
+        period_start=period_start,
+        period_end=period_end,
+        extra_measure_ids=extra_measure_ids,
+    )
+
+
+def oppe_measure_ids(extra_measure_ids: Sequence[str] = ()) -> tuple[str, ...]:
+    """The measures an OPPE run evaluates: the standard OPPE measures, then the department's chosen ones."""
+    from medgov.analytics import oppe
+
+    return oppe.oppe_measure_ids(extra_measure_ids)
+
+
+OPPE_STRATIFIERS: tuple[str, ...] = ("department", "department+practitioner")
+"""How an OPPE run stratifies the measures: the department overall, and each attending within it."""
 
 
 # --- patient safety: MRN look-up, patient days, SPC charts of event counts and of an action's measure ----------

@@ -76,11 +76,12 @@ def measure_reports(
     results = evaluation.results[evaluation.results["grain"] == grain]
     codes = _population_names(spec.scoring)
     reports = []
-    for (start, end), rows in results.groupby(["period_start", "period_end"], sort=True):
+    for (start_key, end_key), rows in results.groupby(["period_start", "period_end"], sort=True):
+        start, end = pd.Timestamp(str(start_key)), pd.Timestamp(str(end_key))
         overall = rows[rows["stratifier"] == ""]
         if overall.empty:
             continue
-        total = overall.iloc[0].to_dict()
+        total = {str(key): value for key, value in overall.iloc[0].to_dict().items()}
         group: dict[str, Any] = {"population": _populations(total, codes)}
         score = _score(total, spec.rate_unit)
         if score is not None:
@@ -89,7 +90,8 @@ def measure_reports(
         for name, strata in rows[rows["stratifier"] != ""].groupby("stratifier", sort=False):
             dimensions = str(name).split("+")
             entries = []
-            for stratum in strata.to_dict("records"):
+            for record in strata.to_dict("records"):
+                stratum = {str(key): value for key, value in record.items()}
                 entry: dict[str, Any] = {"population": _populations(stratum, codes)}
                 if len(dimensions) == 1:
                     entry["value"] = {"text": str(stratum[dimensions[0]])}
