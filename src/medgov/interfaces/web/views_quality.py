@@ -182,7 +182,9 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     if export is not None:
         return export
     scale, unit = measure_scale(measure)
-    funnel = funnel_for(measure, strata_list, f"funnel-{dimension}") if strata_list else None
+    # Units are judged against all their peers at this level, even when the table shows one parent's children.
+    peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
+    funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}") if year else None
     equity = equity_tables(measure, year) if year else []
     context: dict[str, Any] = {
         "measure": measure,
