@@ -183,8 +183,10 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
         return export
     scale, unit = measure_scale(measure)
     # Units are judged against all their peers at this level, even when the table shows one parent's children.
-    peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
-    funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}") if year else None
+    funnel = None
+    if year is not None:
+        peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
+        funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}")
     equity = equity_tables(measure, year) if year else []
     context: dict[str, Any] = {
         "measure": measure,
