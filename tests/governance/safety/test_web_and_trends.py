@@ -178,3 +178,58 @@ def test_the_action_page_shows_the_chart_with_the_implementation_marked(people, 
     assert f'"marker": "{implemented.isoformat()}"' in body
     assert 'id="effect-verdict"' in body
     assert "a shift needs 7" in body
+
+
+def test_an_action_linked_to_a_catalogue_measure_is_verified_on_its_stored_results(people, submit):
+    from medgov.governance.quality import services as quality
+
+    quality.do_register_measures(
+        [
+            quality.MeasureDescription(
+                measure_id="falls-rate",
+                version="1.0.0",
+                title="Falls with injury",
+                description="",
+                rationale="",
+                source="NDNQI",
+                scoring="proportion",
+                improvement_direction="decrease",
+                unit_label="%",
+            )
+        ],
+        actor=None,
+    )
+    rows = []
+    for index in range(20):
+        month = dt.date(2025 + index // 12, index % 12 + 1, 1)
+        numerator = (40 + index % 3) if index < 10 else (15 + index % 3)
+        rows.append(
+            {"measure_id": "falls-rate", "version": "1.0.0", "grain": "month", "period_start": month, "period_end": month,
+             "dimension": "unit", "stratum_key": "L-4W", "stratum_label": "4 West", "numerator": numerator,
+             "denominator": 1000, "rate": numerator / 1000}
+        )  # fmt: skip
+    refresh = quality.do_start_refresh(warehouse="test", actor=None)
+    quality.do_store_results(refresh, rows, actor=None)
+    event = services.do_triage_event(submit().event, triage_input(harm_level="severe"), actor=people["safety"])
+    rca = services.do_confirm_sentinel_event(event, aware_on=timezone.localdate(), actor=people["safety"])
+    action = services.do_add_action(
+        rca,
+        services.ActionInput(
+            description="Bed alarms and hourly rounding",
+            strength="stronger",
+            owner_id=people["safety"].pk,
+            due_on=dt.date(2025, 11, 1),
+            status="implemented",
+            implemented_on=dt.date(2025, 11, 3),
+            measure_id="falls-rate",
+            measure_stratum="unit:L-4W",
+        ),
+        actor=people["safety"],
+    )
+    verification = selectors.action_effect(action)
+    assert verification is not None
+    assert (verification.change_index, verification.points_after, verification.shifted) == (10, 10, True)
+    assert verification.message == "Shift in the intended direction (decrease) after the implementation."
+    body = _client(people["safety"]).get(f"/safety/actions/{action.pk}/").content.decode()
+    assert '"marker": "2025-11-01"' in body
+    assert "Shift in the intended direction (decrease) after the implementation." in body

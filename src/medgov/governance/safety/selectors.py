@@ -361,10 +361,12 @@ def action_effect(action: RcaAction, *, today: dt.date | None = None) -> analyti
     """The SPC verification of an implemented action whose measure is a safety-event series
     (measure id ``safety-events``, stratum ``category:<c>`` and/or ``unit:<code>``, joined by ``/``).
 
-    Catalogue measures are verified the same way once measure results are stored; None when no series is known.
+    A catalogue measure is verified on its stored monthly results; None when no series is known.
     """
-    if action.implemented_on is None or action.measure_id != "safety-events":
+    if action.implemented_on is None or not action.measure_id:
         return None
+    if action.measure_id != "safety-events":
+        return _catalogue_measure_effect(action)
     stratum = dict(part.split(":", 1) for part in action.measure_stratum.split("/") if ":" in part)
     today = today or timezone.localdate()
     last = today.replace(day=1) - dt.timedelta(days=1)
@@ -388,3 +390,53 @@ def action_effect(action: RcaAction, *, today: dt.date | None = None) -> analyti
     if change_index < 1:
         return None
     return analytics.verify_effect(counts, change_index, improvement="decrease", chart="c")
+
+
+def _catalogue_measure_effect(action: RcaAction) -> analytics.EffectVerification | None:
+    """The same verification on a medgov catalogue measure's stored monthly results for the action's unit
+    (``measure_stratum`` as ``<dimension>:<key>``, e.g. ``department:dept-cardiology``; empty for the whole
+    organisation): twelve months before the implementation are the baseline."""
+    from medgov.governance.quality.models import Measure, MeasureResult
+
+    assert action.implemented_on is not None
+    measures = Measure.objects.filter(measure_id=action.measure_id)
+    measure = (
+        measures.filter(version=action.measure_version) if action.measure_version else measures.filter(is_current=True)
+    ).first()
+    if measure is None:
+        return None
+    dimension, _, key = action.measure_stratum.partition(":")
+    if not key:
+        dimension, key = "all", "all"
+    implemented_month = action.implemented_on.replace(day=1)
+    rows = list(
+        MeasureResult.objects.filter(
+            measure=measure,
+            grain="month",
+            dimension=dimension,
+            stratum_key=key,
+            period_start__gte=_months_before(implemented_month, 12),
+        ).order_by("period_start")
+    )
+    if not rows:
+        return None
+    months = [row.period_start for row in rows]
+    if implemented_month in months:
+        change_index = months.index(implemented_month)
+    elif implemented_month > months[-1]:
+        change_index = len(months)
+    else:
+        return None
+    if change_index < 1:
+        return None
+    if measure.scoring == "proportion":
+        return analytics.verify_effect(
+            [row.numerator for row in rows],
+            change_index,
+            improvement=measure.improvement_direction,
+            denominators=[row.denominator for row in rows],
+            chart="p",
+            multiplier=100.0,
+        )
+    values = [row.rate if row.calculable and row.rate is not None else float("nan") for row in rows]
+    return analytics.verify_effect(values, change_index, improvement=measure.improvement_direction, chart="i")
