@@ -331,8 +331,8 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     frame["payer"] = frame["payer_code"].astype("string").str[:1].map(PAYER_CATEGORIES).fillna(UNKNOWN).astype(str)
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
-    if spec.risk_model is not None and "charlson" in spec.risk_model.covariates:
-        frame["charlson"] = _charlson_scores(context, expression, frame)
+    if spec.risk_model is not None:
+        frame = _with_covariates(context, frame, spec.risk_model.covariates)
     result: pd.DataFrame = frame
     return result
 
@@ -343,24 +343,51 @@ def _age_bands(ages: pd.Series) -> npt.NDArray[np.object_]:
     return np.select(conditions, [name for _, _, name in AGE_BANDS], default=UNKNOWN).astype(object)
 
 
-def _charlson_scores(context: MeasureContext, subjects: ir.Table, frame: pd.DataFrame) -> pd.Series:
-    """Charlson score (Charlson 1987 weights, Quan 2005 ICD-10 coding) of each episode's secondary diagnoses."""
-    if frame.empty:
-        return pd.Series(dtype="float64")
+def encounter_covariates(context: MeasureContext) -> pd.DataFrame:
+    """Per encounter with diagnoses (index ``encounter_id``): ``charlson`` (Charlson 1987 weights, Quan 2005
+    ICD-10 coding) and ``elixhauser`` (van Walraven 2009 weights, Quan 2005 coding, Elixhauser hierarchy) of
+    its secondary diagnoses, and ``principal_group`` of its principal diagnosis. Computed once per
+    evaluation, for every encounter, and shared by all measures and periods."""
+    cached = context.frames.get("encounter_covariates")
+    if isinstance(cached, pd.DataFrame):
+        return cached
     diagnosis = context.table("encounter_diagnosis")
-    secondary = diagnosis.filter(~diagnosis.is_principal.fill_null(False), diagnosis.code.notnull())
-    wanted = subjects.select(wanted_id=subjects.encounter_id).distinct()
     codes = fetch_arrow(
         context.backend,
-        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id).select(
-            id=secondary.encounter_id, code=secondary.code
+        diagnosis.filter(diagnosis.code.notnull(), diagnosis.encounter_id.notnull()).select(
+            encounter_id=diagnosis.encounter_id, code=diagnosis.code, principal=diagnosis.is_principal.fill_null(False)
         ),
     ).to_pandas()
-    if codes.empty:
-        return pd.Series(0.0, index=frame.index)
-    scores = comorbidity.charlson(codes, id_column="id", code_column="code")
-    lookup = dict(zip(scores["id"].astype(str), scores["score_charlson"].astype(float), strict=True))
-    return frame["encounter_id"].astype(str).map(lookup).fillna(0.0).astype("float64")
+    secondary = codes[~codes["principal"]]
+    result = pd.DataFrame(index=pd.Index(codes["encounter_id"].unique(), name="encounter_id"))
+    if not secondary.empty:
+        charlson = comorbidity.charlson(secondary, id_column="encounter_id", code_column="code", apply_hierarchy=True)
+        elixhauser = comorbidity.elixhauser(
+            secondary, id_column="encounter_id", code_column="code", apply_hierarchy=True
+        )
+        result["charlson"] = charlson.set_index("encounter_id")["score_charlson"].astype("float64")
+        result["elixhauser"] = elixhauser.set_index("encounter_id")["score_vw"].astype("float64")
+    principal = codes[codes["principal"]].groupby("encounter_id")["code"].min()
+    groups = {code: risk_models.principal_diagnosis_group(code) for code in principal.unique()}
+    result["principal_group"] = principal.map(groups)
+    result = result.reindex(columns=["charlson", "elixhauser", "principal_group"])
+    result[["charlson", "elixhauser"]] = result[["charlson", "elixhauser"]].astype("float64").fillna(0.0)
+    result["principal_group"] = (
+        result["principal_group"].astype(object).where(result["principal_group"].notna(), UNKNOWN)
+    )
+    context.frames["encounter_covariates"] = result
+    return result
+
+
+def _with_covariates(context: MeasureContext, frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    wanted = [name for name in ("charlson", "elixhauser", "principal_group") if name in covariates]
+    if not wanted:
+        return frame
+    table = encounter_covariates(context)[wanted]
+    joined = frame.join(table, on="encounter_id")
+    for name in wanted:
+        joined[name] = joined[name].fillna(UNKNOWN if name == "principal_group" else 0.0)
+    return joined
 
 
 # --- risk adjustment ------------------------------------------------------------------------------------
