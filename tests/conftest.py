@@ -66,3 +66,13 @@ def client_for(make_user: Callable[..., Any]) -> Callable[..., Client]:
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Heavy runs marked ``slow`` stay out of the default suite; select them with ``-m slow``."""
+    if "slow" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -561,13 +562,16 @@ def run_measures(
     reference_period: Period | str | None = None,
     subject_lists: bool = False,
     confidence: float = 0.95,
+    measure_reports: bool = False,
 ) -> MeasureRun:
     """Evaluate measures (all registered ones when ``measure_ids`` is None; ``id`` or ``id@version``) on the
-    DuckDB warehouse at ``warehouse`` for ``period`` (a :class:`Period` or ``YYYY``, ``YYYY-MM``,
-    ``YYYY-MM-DD..YYYY-MM-DD``), by ``grains`` (period, month, quarter, year) and ``stratifiers`` (dimension
-    names from ``DIMENSIONS``, or combinations as ``"hospital+unit"``). Risk models are fitted on
-    ``reference_period`` (default: ``period``). Raises ``UnknownMeasureError``, ``UnknownDimensionError``,
-    ``NoDataError`` (subclasses of ``LookupError``/``ValueError``) with a message naming the input.
+        DuckDB warehouse at ``warehouse`` for ``period`` (a :class:`Period` or ``YYYY``, ``YYYY-MM``,
+        ``YYYY-MM-DD..YYYY-MM-DD``), by ``grains`` (period, month, quarter, year) and ``stratifiers`` (dimension
+        names from ``DIMENSIONS``, or combinations as ``"hospital+unit"``). Risk models are fitted on
+        ``reference_period`` (default: ``period``). FHIR MeasureReports are built only when ``measure_reports`` or
+    ``subject_lists`` is set (otherwise ``MeasureRun.measure_reports`` is empty): they cost more than the
+    evaluation itself when there are many strata. Raises ``UnknownMeasureError``, ``UnknownDimensionError``,
+        ``NoDataError`` (subclasses of ``LookupError``/``ValueError``) with a message naming the input.
     """
     import ibis
 
@@ -595,12 +599,14 @@ def run_measures(
         )  # fmt: skip
     finally:
         connection.close()
-    reports = tuple(
-        report
-        for evaluation in evaluations
-        for grain in dict.fromkeys(grains or ("period",))
-        for report in fhir.measure_reports(evaluation, subject_lists=subject_lists, grain=grain)
-    )
+    reports: tuple[dict[str, Any], ...] = ()
+    if measure_reports or subject_lists:
+        reports = tuple(
+            report
+            for evaluation in evaluations
+            for grain in dict.fromkeys(grains or ("period",))
+            for report in fhir.measure_reports(evaluation, subject_lists=subject_lists, grain=grain)
+        )
     models = tuple(evaluation.model for evaluation in evaluations if evaluation.model is not None)
     return MeasureRun(engine.results_table(evaluations), models, reports)
 

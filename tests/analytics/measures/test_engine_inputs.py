@@ -93,7 +93,12 @@ def test_facade_runs_on_a_warehouse_file_and_returns_storable_rows(tmp_path: Pat
     assert run.results.schema == api.RESULT_SCHEMA
     assert run.results.num_rows == 2 * (1 + 3)
     assert [model.measure_id for model in run.models] == ["in-hospital-mortality", "length-of-stay"]
-    assert [report["measure"] for report in run.measure_reports] == [
+    assert run.measure_reports == ()
+    with_reports = api.run_measures(
+        path, "2025", ["in-hospital-mortality", "length-of-stay"], stratifiers=["unit"], measure_reports=True
+    )
+    assert with_reports.results.equals(run.results)
+    assert [report["measure"] for report in with_reports.measure_reports] == [
         "urn:medgov:measure/in-hospital-mortality|1.0.0",
         "urn:medgov:measure/length-of-stay|1.0.0",
     ]

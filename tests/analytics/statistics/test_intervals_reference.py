@@ -15,11 +15,13 @@ Cases left out, with their reason:
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
 from scipy.stats import binom, poisson
 
+from medgov.analytics.statistics import intervals
 from medgov.analytics.statistics.intervals import (
     Interval,
     byars_interval,
@@ -235,3 +237,30 @@ def test_exact_poisson_limits_are_where_the_poisson_tails_equal_alpha_over_two()
 def test_invalid_input_raises_naming_the_argument(call: object, argument: str) -> None:
     with pytest.raises(ValueError, match=argument):
         call()  # type: ignore[operator]
+
+
+ARRAY_COUNTS = [0, 1, 2, 5, 9, 10, 11, 37, 250, 1_000]
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.998], ids=["95", "99.8"])
+def test_array_wilson_limits_equal_the_scalar_interval(confidence: float) -> None:
+    denominators = [count + 7 for count in ARRAY_COUNTS] + [0]
+    lower, upper = intervals.wilson_limits_array([*ARRAY_COUNTS, 0], denominators, confidence=confidence)
+    for index, count in enumerate(ARRAY_COUNTS):
+        expected = intervals.wilson_interval(count, denominators[index], confidence=confidence)
+        assert (lower[index], upper[index]) == pytest.approx((expected.lower, expected.upper), rel=1e-12)
+    assert math.isnan(lower[-1]) and math.isnan(upper[-1])
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.998], ids=["95", "99.8"])
+def test_array_poisson_limits_equal_the_scalar_rate_interval(confidence: float) -> None:
+    lower, upper = intervals.poisson_count_limits_array(ARRAY_COUNTS, confidence=confidence)
+    methods = intervals.poisson_method_array(ARRAY_COUNTS)
+    for index, count in enumerate(ARRAY_COUNTS):
+        expected = intervals.rate_interval(count, 1.0, confidence=confidence, multiplier=1.0)
+        assert methods[index] == expected.method
+        assert upper[index] == pytest.approx(expected.upper, rel=1e-12)
+        if expected.lower is None:
+            assert math.isnan(lower[index])
+        else:
+            assert lower[index] == pytest.approx(expected.lower, rel=1e-12, abs=1e-300)

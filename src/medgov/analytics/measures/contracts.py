@@ -61,7 +61,8 @@ class MeasureRun:
     (schema ``medgov.analytics.measures.engine.RESULT_SCHEMA``), keyed by (measure_id, measure_version,
     grain, period_start, period_end, stratifier, stratum): ready to store one row per key.
     ``models``: the risk model fitted for each risk-adjusted measure. ``measure_reports``: FHIR R4
-    MeasureReport resources (JSON-ready dicts), one per measure and reporting period.
+    MeasureReport resources (JSON-ready dicts), one per measure and reporting period, when they were asked for
+    (``run_measures(..., measure_reports=True)``); empty otherwise.
     """
 
     results: pa.Table

@@ -25,14 +25,15 @@ the O/E of a continuous observation (length of stay) a normal interval with the 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -118,13 +119,20 @@ class RiskModelReport:
 
 @dataclass(frozen=True)
 class MeasureEvaluation:
-    """One measure evaluated: tidy results, the subject-level frame (for subject lists) and its risk model."""
+    """One measure evaluated: tidy results (Arrow, :data:`RESULT_SCHEMA`), the subject-level frame (for subject
+    lists) and its risk model."""
 
     spec: MeasureSpec
     period: Period
-    results: pd.DataFrame
+    table: pa.Table = field(repr=False)
     subjects: pd.DataFrame = field(repr=False)
     model: RiskModelReport | None = None
+
+    @cached_property
+    def results(self) -> pd.DataFrame:
+        """The tidy results as a pandas frame (made on first use only)."""
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame
 
 
 def normalise_stratifiers(stratifiers: Iterable[str | Sequence[str]]) -> tuple[tuple[str, ...], ...]:
@@ -320,50 +328,66 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     for name in ("hospital", "service_line", "department", "unit", "practitioner", "sex", "race", "ethnicity",
                  "language", "admission_type"):  # fmt: skip
         frame[name] = frame[name].astype("object").where(frame[name].notna(), UNKNOWN).astype(str)
-    payer_code = frame["payer_code"].astype("object")
-    frame["payer"] = [
-        PAYER_CATEGORIES.get(str(code)[:1], UNKNOWN) if isinstance(code, str) and code else UNKNOWN
-        for code in payer_code
-    ]
+    frame["payer"] = frame["payer_code"].astype("string").str[:1].map(PAYER_CATEGORIES).fillna(UNKNOWN).astype(str)
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
-    if spec.risk_model is not None and "charlson" in spec.risk_model.covariates:
-        frame["charlson"] = _charlson_scores(context, expression, frame)
+    if spec.risk_model is not None:
+        frame = _with_covariates(context, frame, spec.risk_model.covariates)
     result: pd.DataFrame = frame
     return result
 
 
-def _age_bands(ages: pd.Series) -> list[str]:
-    bands = []
-    for age in ages:
-        label = UNKNOWN
-        if not pd.isna(age):
-            for low, high, name in AGE_BANDS:
-                if age >= low and (high is None or age <= high):
-                    label = name
-                    break
-        bands.append(label)
-    return bands
+def _age_bands(ages: pd.Series) -> npt.NDArray[np.object_]:
+    values = ages.to_numpy(dtype=np.float64)
+    conditions = [(values >= low) & (values <= (np.inf if high is None else high)) for low, high, _ in AGE_BANDS]
+    return np.select(conditions, [name for _, _, name in AGE_BANDS], default=UNKNOWN).astype(object)
 
 
-def _charlson_scores(context: MeasureContext, subjects: ir.Table, frame: pd.DataFrame) -> pd.Series:
-    """Charlson score (Charlson 1987 weights, Quan 2005 ICD-10 coding) of each episode's secondary diagnoses."""
-    if frame.empty:
-        return pd.Series(dtype="float64")
+def encounter_covariates(context: MeasureContext) -> pd.DataFrame:
+    """Per encounter with diagnoses (index ``encounter_id``): ``charlson`` (Charlson 1987 weights, Quan 2005
+    ICD-10 coding) and ``elixhauser`` (van Walraven 2009 weights, Quan 2005 coding, Elixhauser hierarchy) of
+    its secondary diagnoses, and ``principal_group`` of its principal diagnosis. Computed once per
+    evaluation, for every encounter, and shared by all measures and periods."""
+    cached = context.frames.get("encounter_covariates")
+    if isinstance(cached, pd.DataFrame):
+        return cached
     diagnosis = context.table("encounter_diagnosis")
-    secondary = diagnosis.filter(~diagnosis.is_principal.fill_null(False), diagnosis.code.notnull())
-    wanted = subjects.select(wanted_id=subjects.encounter_id).distinct()
     codes = fetch_arrow(
         context.backend,
-        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id).select(
-            id=secondary.encounter_id, code=secondary.code
+        diagnosis.filter(diagnosis.code.notnull(), diagnosis.encounter_id.notnull()).select(
+            encounter_id=diagnosis.encounter_id, code=diagnosis.code, principal=diagnosis.is_principal.fill_null(False)
         ),
     ).to_pandas()
-    if codes.empty:
-        return pd.Series(0.0, index=frame.index)
-    scores = comorbidity.charlson(codes, id_column="id", code_column="code")
-    lookup = dict(zip(scores["id"].astype(str), scores["score_charlson"].astype(float), strict=True))
-    return frame["encounter_id"].astype(str).map(lookup).fillna(0.0).astype("float64")
+    secondary = codes[~codes["principal"]]
+    result = pd.DataFrame(index=pd.Index(codes["encounter_id"].unique(), name="encounter_id"))
+    if not secondary.empty:
+        charlson = comorbidity.charlson(secondary, id_column="encounter_id", code_column="code", apply_hierarchy=True)
+        elixhauser = comorbidity.elixhauser(
+            secondary, id_column="encounter_id", code_column="code", apply_hierarchy=True
+        )
+        result["charlson"] = charlson.set_index("encounter_id")["score_charlson"].astype("float64")
+        result["elixhauser"] = elixhauser.set_index("encounter_id")["score_vw"].astype("float64")
+    principal = codes[codes["principal"]].groupby("encounter_id")["code"].min()
+    groups = {code: risk_models.principal_diagnosis_group(code) for code in principal.unique()}
+    result["principal_group"] = principal.map(groups)
+    result = result.reindex(columns=["charlson", "elixhauser", "principal_group"])
+    result[["charlson", "elixhauser"]] = result[["charlson", "elixhauser"]].astype("float64").fillna(0.0)
+    result["principal_group"] = (
+        result["principal_group"].astype(object).where(result["principal_group"].notna(), UNKNOWN)
+    )
+    context.frames["encounter_covariates"] = result
+    return result
+
+
+def _with_covariates(context: MeasureContext, frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    wanted = [name for name in ("charlson", "elixhauser", "principal_group") if name in covariates]
+    if not wanted:
+        return frame
+    table = encounter_covariates(context)[wanted]
+    joined = frame.join(table, on="encounter_id")
+    for name in wanted:
+        joined[name] = joined[name].fillna(UNKNOWN if name == "principal_group" else 0.0)
+    return joined
 
 
 # --- risk adjustment ------------------------------------------------------------------------------------
@@ -458,201 +482,269 @@ def aggregate(
     stratifiers: Sequence[tuple[str, ...]],
     confidence: float,
     model: RiskModelReport | None,
-) -> pd.DataFrame:
+) -> pa.Table:
     """Group the subject frame by every grain x (overall + each stratifier) and compute the statistics.
 
-    The grouping runs as one ``GROUPING SETS`` query per grain in an in-process DuckDB over the subject frame
-    (an Arrow table in memory, whatever backend produced it), so results do not depend on the warehouse engine.
+    The grouping runs as one ``GROUPING SETS`` query over all grains in an in-process DuckDB over the subject
+    frame (in memory, whatever backend produced it), so results do not depend on the warehouse engine; the
+    statistics are then computed over all strata at once (:func:`_statistics`).
     """
-    work = subjects.copy()
-    if "expected" not in work.columns:
-        work["expected"] = np.nan
-    in_population = work["measure_population"]
-    observation = work["measure_observation"].where(in_population)
-    work["observation_value"] = observation
-    work["observation_log"] = np.log(observation.where(observation > 0))
-    work["numerator_value"] = work["numerator_observation"].where(in_population).fillna(0.0)
-    work["denominator_value"] = work["denominator_observation"].where(in_population).fillna(0.0)
-    work["expected_value"] = work["expected"].where(in_population)
-    work["squared_residual"] = ((work["measure_observation"] - work["expected"]) ** 2).where(in_population)
-    for name in POPULATIONS:
-        work[name] = work[name].astype("int64")
+    if subjects.empty:
+        return RESULT_SCHEMA.empty_table()
+    in_population = subjects["measure_population"].to_numpy(dtype=bool)
+    observation = subjects["measure_observation"].to_numpy(dtype=np.float64)
+    expected = (
+        subjects["expected"].to_numpy(dtype=np.float64)
+        if "expected" in subjects.columns
+        else np.full(len(subjects), np.nan)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observation_log = np.where(observation > 0, np.log(observation), np.nan)
     dimensions = list(DIMENSIONS)
     used = [name for name in dimensions if any(name in stratifier for stratifier in stratifiers)]
-    sets = ["(bucket_start, bucket_end)"] + [
-        "(bucket_start, bucket_end, " + ", ".join(stratifier) + ")" for stratifier in stratifiers
-    ]
-    sums = ", ".join(f"sum({name})::BIGINT AS {name}" for name in POPULATIONS)
-    query = f"""
-        SELECT bucket_start, bucket_end,
-               {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in dimensions)},
-               {"".join(f"grouping({name}) AS grouped_out_{name}, " for name in used)}
-               {sums},
-               count(observation_value) AS observation_count,
-               sum(observation_value) AS observation_sum,
-               avg(observation_value) AS observation_mean,
-               median(observation_value) AS observation_median,
-               avg(observation_log) AS observation_log_mean,
-               var_samp(observation_value) AS observation_variance,
-               sum(numerator_value) AS numerator_observation,
-               sum(denominator_value) AS denominator_observation,
-               sum(expected_value) AS expected,
-               count(expected_value) AS expected_count,
-               sum(squared_residual) AS squared_residuals
-        FROM subjects
-        GROUP BY GROUPING SETS ({", ".join(sets)})
-    """
-    columns = ["anchor_date", *dimensions, *POPULATIONS, "observation_value", "observation_log", "numerator_value",
-               "denominator_value", "expected_value", "squared_residual"]  # fmt: skip
-    frames = []
+    frame = pa.table(
+        {
+            "anchor_date": pa.array(subjects["anchor_date"].to_numpy(dtype="datetime64[D]")),
+            **{name: pa.array(subjects[name].to_numpy(dtype=object), pa.string()) for name in used},
+            **{name: pa.array(subjects[name].to_numpy(dtype=bool)) for name in POPULATIONS},
+            "observation_value": pa.array(np.where(in_population, observation, np.nan), from_pandas=True),
+            "observation_log": pa.array(np.where(in_population, observation_log, np.nan), from_pandas=True),
+            "numerator_value": np.where(
+                in_population, np.nan_to_num(subjects["numerator_observation"].to_numpy(dtype=np.float64)), 0.0
+            ),
+            "denominator_value": np.where(
+                in_population, np.nan_to_num(subjects["denominator_observation"].to_numpy(dtype=np.float64)), 0.0
+            ),
+            "expected_value": pa.array(np.where(in_population, expected, np.nan), from_pandas=True),
+            "squared_residual": pa.array(
+                np.where(in_population, (observation - expected) ** 2, np.nan), from_pandas=True
+            ),
+        }
+    )
     connection = duckdb.connect()
     try:
-        for grain in grains:
-            if work.empty:
-                continue
-            frame = work[columns].copy()
-            frame["bucket_start"], frame["bucket_end"] = _buckets(frame["anchor_date"], grain, period)
-            for name in dimensions:
-                frame[name] = frame[name].astype(str)
-            connection.register("subjects", pa.Table.from_pandas(frame, preserve_index=False))
-            grouped = connection.sql(query).to_df()
-            connection.unregister("subjects")
-            present = grouped[[f"grouped_out_{name}" for name in used]].to_numpy() == 0
-            by_set = {frozenset(stratifier): stratifier for stratifier in stratifiers}
-            labels = [
-                by_set.get(frozenset(name for name, grouped_in in zip(used, row, strict=True) if grouped_in), ())
-                for row in present
-            ]
-            grouped["grain"] = grain
-            grouped["stratifier"] = ["+".join(item) for item in labels]
-            grouped["stratum"] = [
-                "|".join(str(value) for value in values)
-                for values in (
-                    [row[name] for name in item] for item, row in zip(labels, grouped.to_dict("records"), strict=True)
-                )
-            ]
-            grouped["order"] = [0 if not item else 1 + list(stratifiers).index(item) for item in labels]
-            frames.append(grouped.sort_values(["bucket_start", "order", "stratum"], kind="stable"))
+        connection.register("subjects", frame)
+        grouped = connection.sql(_grouping_query(grains, stratifiers, used, period)).to_arrow_table()
     finally:
         connection.close()
-    if not frames:
-        empty: pd.DataFrame = RESULT_SCHEMA.empty_table().to_pandas()
-        return empty
-    combined = pd.concat(frames, ignore_index=True)
-    rows = [_statistics(spec, record, confidence, model) for record in combined.to_dict("records")]
-    results: pd.DataFrame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA).to_pandas()
-    return results
+    return _statistics(spec, grouped, confidence, model)
 
 
-def _finite(value: object) -> float | None:
-    if value is None:
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None
+def _grouping_query(
+    grains: Sequence[str], stratifiers: Sequence[tuple[str, ...]], used: Sequence[str], period: Period
+) -> str:
+    """One ``GROUPING SETS`` query for every grain x (overall + each stratifier), labelled and ordered.
+
+    A calendar bucket is clipped to the measurement period, as a month that starts before the period reports
+    only the days inside it.
+    """
+    bucket = {
+        "period": f"DATE '{period.start.isoformat()}'",
+        "month": "date_trunc('month', anchor_date)::DATE",
+        "quarter": "date_trunc('quarter', anchor_date)::DATE",
+        "year": "date_trunc('year', anchor_date)::DATE",
+    }
+    length = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
+    sets = [f"(bucket_{grain}{''.join(f', {name}' for name in stratifier)})" for grain in grains
+            for stratifier in ((), *stratifiers)]  # fmt: skip
+    grain_case = " ".join(f"WHEN grouping(bucket_{grain}) = 0 THEN {index}" for index, grain in enumerate(grains))
+    start_case = " ".join(f"WHEN grouping(bucket_{grain}) = 0 THEN bucket_{grain}" for grain in grains)
+    end_case = " ".join(
+        f"WHEN grouping(bucket_{grain}) = 0 THEN "
+        + (
+            f"DATE '{period.end.isoformat()}'"
+            if grain == "period"
+            else f"(bucket_{grain} + {length[grain]} - INTERVAL 1 DAY)::DATE"
+        )
+        for grain in grains
+    )
+
+    def matches(stratifier: tuple[str, ...]) -> str:
+        return " AND ".join(f"grouping({name}) = {0 if name in stratifier else 1}" for name in used) or "TRUE"
+
+    stratifier_case = " ".join(
+        f"WHEN {matches(stratifier)} THEN {index}" for index, stratifier in enumerate(((), *stratifiers))
+    )
+    stratifier_name_case = " ".join(
+        f"WHEN {matches(stratifier)} THEN '{'+'.join(stratifier)}'" for stratifier in ((), *stratifiers)
+    )
+    grain_name_case = " ".join(f"WHEN grouping(bucket_{grain}) = 0 THEN '{grain}'" for grain in grains)
+    stratum_case = " ".join(
+        f"WHEN {matches(stratifier)} THEN " + (f"concat_ws('|', {', '.join(stratifier)})" if stratifier else "''")
+        for stratifier in ((), *stratifiers)
+    )
+    sums = ", ".join(f"sum({name}::INTEGER)::BIGINT AS {name}" for name in POPULATIONS)
+    return f"""
+        WITH subjects_by_bucket AS (
+            SELECT *, {", ".join(f"{bucket[grain]} AS bucket_{grain}" for grain in grains)} FROM subjects
+        ), grouped AS (
+            SELECT CASE {grain_case} END AS grain_index,
+                   CASE {grain_name_case} END AS grain,
+                   CASE {stratifier_name_case} END AS stratifier,
+                   CASE {start_case} END AS bucket_start,
+                   CASE {end_case} END AS bucket_end,
+                   CASE {stratifier_case} END AS stratifier_index,
+                   CASE {stratum_case} END AS stratum,
+                   {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in DIMENSIONS)},
+                   {sums},
+                   count(observation_value) AS observation_count,
+                   sum(observation_value) AS observation_sum,
+                   avg(observation_value) AS observation_mean,
+                   median(observation_value) AS observation_median,
+                   avg(observation_log) AS observation_log_mean,
+                   var_samp(observation_value) AS observation_variance,
+                   sum(numerator_value) AS numerator_observation,
+                   sum(denominator_value) AS denominator_observation,
+                   sum(expected_value) AS expected,
+                   count(expected_value) AS expected_count,
+                   sum(squared_residual) AS squared_residuals
+            FROM subjects_by_bucket
+            GROUP BY GROUPING SETS ({", ".join(sets)})
+        )
+        SELECT * REPLACE (
+                   greatest(bucket_start, DATE '{period.start.isoformat()}') AS bucket_start,
+                   least(bucket_end, DATE '{period.end.isoformat()}') AS bucket_end)
+        FROM grouped
+        ORDER BY grain_index, bucket_start, stratifier_index, stratum
+    """
 
 
-def _statistics(
-    spec: MeasureSpec, record: dict[str, object], confidence: float, model: RiskModelReport | None
-) -> dict[str, object]:
-    counts = {name: int(record[name]) for name in POPULATIONS}  # type: ignore[call-overload]
+def _numbers(table: pa.Table, name: str) -> npt.NDArray[np.float64]:
+    """A numeric column as float64, nulls as NaN."""
+    return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _reasons(where: npt.NDArray[np.bool_], reason: str) -> npt.NDArray[np.object_]:
+    """``reason`` where ``where`` holds, None elsewhere."""
+    result = np.full(len(where), None, dtype=object)
+    result[where] = reason
+    return result
+
+
+def _finite_array(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _statistics(spec: MeasureSpec, grouped: pa.Table, confidence: float, model: RiskModelReport | None) -> pa.Table:
+    """Scores, intervals and O/E ratios of every stratum at once (see the module docstring for the methods)."""
+    rows = grouped.num_rows
+    counts = {name: _numbers(grouped, name).astype(np.int64) for name in POPULATIONS}
     effective_denominator = counts["denominator"] - counts["denominator_exclusion"] - counts["denominator_exception"]
     effective_numerator = counts["numerator"] - counts["numerator_exclusion"]
-    observation_count = int(record["observation_count"])  # type: ignore[call-overload]
-    row: dict[str, object] = {
-        "measure_id": spec.id,
-        "measure_version": spec.version,
-        "scoring": spec.scoring.value,
-        "improvement_notation": spec.improvement_notation.value,
-        "rate_unit": spec.rate_unit,
-        "grain": record["grain"],
-        "period_start": pd.Timestamp(record["bucket_start"]).date(),  # type: ignore[arg-type]
-        "period_end": pd.Timestamp(record["bucket_end"]).date(),  # type: ignore[arg-type]
-        "stratifier": record["stratifier"],
-        "stratum": record["stratum"],
-        **{name: record[name] if isinstance(record[name], str) else None for name in DIMENSIONS},
-        **counts,
-        "observation_count": observation_count,
-        "observation_sum": None,
-        "observation_mean": None,
-        "observation_median": None,
-        "observation_geometric_mean": None,
-        "numerator_observation": None,
-        "denominator_observation": None,
-        "score": None,
-        "score_lower": None,
-        "score_upper": None,
-        "score_method": None,
-        "observed": None,
-        "expected": None,
-        "oe_ratio": None,
-        "oe_lower": None,
-        "oe_upper": None,
-        "risk_adjusted_score": None,
-        "status": CALCULABLE,
-        "reason": None,
-    }
-    if spec.scoring is Scoring.COHORT:
-        return row
-    if spec.scoring is Scoring.CONTINUOUS_VARIABLE:
-        row["observation_sum"] = _finite(record["observation_sum"])
-        row["observation_mean"] = _finite(record["observation_mean"])
-        row["observation_median"] = _finite(record["observation_median"])
-        log_mean = _finite(record["observation_log_mean"])
-        row["observation_geometric_mean"] = None if log_mean is None else math.exp(log_mean)
-    if spec.scoring is Scoring.RATIO:
-        row["numerator_observation"] = _finite(record["numerator_observation"])
-        row["denominator_observation"] = _finite(record["denominator_observation"])
-    size = observation_count if spec.scoring is Scoring.CONTINUOUS_VARIABLE else effective_denominator
-    if size < spec.minimum_denominator:
-        row["status"] = NOT_CALCULABLE
-        row["reason"] = f"{size} cases in the denominator; at least {spec.minimum_denominator:g} are needed"
-        return row
-
-    if spec.scoring is Scoring.PROPORTION:
-        interval = intervals.wilson_interval(
-            effective_numerator, effective_denominator, confidence=confidence, multiplier=spec.rate_multiplier
+    observation_count = _numbers(grouped, "observation_count").astype(np.int64)
+    nan = np.full(rows, np.nan)
+    result: dict[str, object] = {
+        name: np.full(rows, value, dtype=object)
+        for name, value in (
+            ("measure_id", spec.id), ("measure_version", spec.version), ("scoring", spec.scoring.value),
+            ("improvement_notation", spec.improvement_notation.value), ("rate_unit", spec.rate_unit),
         )
-        row["observed"] = float(effective_numerator)
+    }  # fmt: skip
+    result["grain"] = grouped["grain"]
+    result["period_start"] = grouped["bucket_start"]
+    result["period_end"] = grouped["bucket_end"]
+    result["stratifier"] = grouped["stratifier"]
+    result["stratum"] = grouped["stratum"]
+    for name in DIMENSIONS:
+        result[name] = grouped[name]
+    for name in POPULATIONS:
+        result[name] = counts[name]
+    result["observation_count"] = observation_count
+    statistics = {
+        name: nan.copy()
+        for name in ("observation_sum", "observation_mean", "observation_median", "observation_geometric_mean",
+                     "numerator_observation", "denominator_observation", "score", "score_lower", "score_upper",
+                     "observed", "expected", "oe_ratio", "oe_lower", "oe_upper", "risk_adjusted_score")
+    }  # fmt: skip
+    score_method = np.full(rows, None, dtype=object)
+    status = np.full(rows, CALCULABLE, dtype=object)
+    reason = np.full(rows, None, dtype=object)
+    if spec.scoring is Scoring.COHORT:
+        for name, values in statistics.items():
+            result[name] = pa.array(values, pa.float64(), from_pandas=True)
+        result["score_method"], result["status"], result["reason"] = score_method, status, reason
+        return pa.table({field.name: result[field.name] for field in RESULT_SCHEMA}, schema=RESULT_SCHEMA)
+    if spec.scoring is Scoring.CONTINUOUS_VARIABLE:
+        statistics["observation_sum"] = _finite_array(_numbers(grouped, "observation_sum"))
+        statistics["observation_mean"] = _finite_array(_numbers(grouped, "observation_mean"))
+        statistics["observation_median"] = _finite_array(_numbers(grouped, "observation_median"))
+        statistics["observation_geometric_mean"] = np.exp(_finite_array(_numbers(grouped, "observation_log_mean")))
+    if spec.scoring is Scoring.RATIO:
+        statistics["numerator_observation"] = _finite_array(_numbers(grouped, "numerator_observation"))
+        statistics["denominator_observation"] = _finite_array(_numbers(grouped, "denominator_observation"))
+    size = observation_count if spec.scoring is Scoring.CONTINUOUS_VARIABLE else effective_denominator
+    small = size < spec.minimum_denominator
+    status[small] = NOT_CALCULABLE
+    reason[small] = [f"{count} cases in the denominator; at least {spec.minimum_denominator:g} are needed"
+                     for count in size[small]]  # fmt: skip
+    calculable = ~small
+    multiplier = spec.rate_multiplier
+    if spec.scoring is Scoring.PROPORTION:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimate = effective_numerator / effective_denominator * multiplier
+        lower, upper = intervals.wilson_limits_array(effective_numerator, effective_denominator, confidence=confidence)
+        lower, upper = lower * multiplier, upper * multiplier
+        method = np.full(rows, "wilson", dtype=object)
+        observed = effective_numerator.astype(np.float64)
+        empty_reason = _reasons(effective_denominator == 0, "denominator is zero")
     elif spec.scoring is Scoring.RATIO:
-        events = float(record["numerator_observation"])  # type: ignore[arg-type]
-        exposure = float(record["denominator_observation"])  # type: ignore[arg-type]
-        interval = intervals.rate_interval(events, exposure, confidence=confidence, multiplier=spec.rate_multiplier)
-        row["observed"] = events
+        events = _numbers(grouped, "numerator_observation")
+        exposure = _numbers(grouped, "denominator_observation")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(exposure > 0, multiplier / exposure, np.nan)
+        lower, upper = intervals.poisson_count_limits_array(events, confidence=confidence)
+        estimate, lower, upper = events * scale, lower * scale, upper * scale
+        method = intervals.poisson_method_array(events)
+        observed = events
+        empty_reason = _reasons(exposure == 0, "denominator is zero")
     else:
-        mean = float(record["observation_mean"])  # type: ignore[arg-type]
-        variance = _finite(record["observation_variance"]) or 0.0
-        half = intervals.two_sided_z(confidence) * math.sqrt(variance / observation_count)
-        interval = intervals.Interval(mean, mean - half, mean + half, confidence, "normal")
-        row["observed"] = _finite(record["observation_sum"])
-    row["score"], row["score_lower"], row["score_upper"] = interval.estimate, interval.lower, interval.upper
-    row["score_method"] = interval.method
-    if interval.estimate is None:
-        row["status"] = NOT_CALCULABLE
-        row["reason"] = interval.reason
+        estimate = _numbers(grouped, "observation_mean")
+        variance = np.nan_to_num(_finite_array(_numbers(grouped, "observation_variance")), nan=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = intervals.two_sided_z(confidence) * np.sqrt(variance / observation_count)
+        lower, upper = estimate - half, estimate + half
+        method = np.full(rows, "normal", dtype=object)
+        observed = statistics["observation_sum"]
+        empty_reason = np.full(rows, None, dtype=object)
+    statistics["score"] = np.where(calculable, estimate, np.nan)
+    statistics["score_lower"] = np.where(calculable, lower, np.nan)
+    statistics["score_upper"] = np.where(calculable, upper, np.nan)
+    score_method[calculable] = method[calculable]
+    statistics["observed"] = np.where(calculable, observed, np.nan)
+    no_estimate = calculable & np.isnan(statistics["score"])
+    status[no_estimate] = NOT_CALCULABLE
+    reason[no_estimate] = empty_reason[no_estimate]
 
-    if model is None or int(record["expected_count"]) == 0:  # type: ignore[call-overload]
-        return row
-    expected = float(record["expected"])  # type: ignore[arg-type]
-    observed = float(row["observed"] or 0.0)  # type: ignore[arg-type]
-    row["expected"] = expected
-    if expected <= 0:
-        return row
-    if spec.risk_model is not None and spec.risk_model.kind is RiskModelKind.POISSON:
-        residual = math.sqrt(float(record["squared_residuals"]))  # type: ignore[arg-type]
-        half = intervals.two_sided_z(confidence) * residual / expected
-        ratio = observed / expected
-        row["oe_ratio"], row["oe_lower"], row["oe_upper"] = ratio, max(ratio - half, 0.0), ratio + half
-    else:
-        oe = intervals.observed_expected_ratio(observed, expected, confidence=confidence)
-        row["oe_ratio"], row["oe_lower"], row["oe_upper"] = oe.estimate, oe.lower, oe.upper
-    if model.reference_score is not None and row["oe_ratio"] is not None:
-        row["risk_adjusted_score"] = float(row["oe_ratio"]) * model.reference_score  # type: ignore[arg-type]
-    return row
+    if model is not None:
+        with_expected = calculable & (_numbers(grouped, "expected_count") > 0)
+        expected = np.where(with_expected, _numbers(grouped, "expected"), np.nan)
+        statistics["expected"] = expected
+        positive = with_expected & (expected > 0)
+        observed_or_zero = np.nan_to_num(statistics["observed"], nan=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = observed_or_zero / expected
+            if spec.risk_model is not None and spec.risk_model.kind is RiskModelKind.POISSON:
+                half = intervals.two_sided_z(confidence) * np.sqrt(_numbers(grouped, "squared_residuals")) / expected
+                oe_lower, oe_upper = np.maximum(ratio - half, 0.0), ratio + half
+            else:
+                count_lower, count_upper = intervals.poisson_count_limits_array(observed_or_zero, confidence=confidence)
+                oe_lower, oe_upper = count_lower / expected, count_upper / expected
+        statistics["oe_ratio"] = np.where(positive, ratio, np.nan)
+        statistics["oe_lower"] = np.where(positive, oe_lower, np.nan)
+        statistics["oe_upper"] = np.where(positive, oe_upper, np.nan)
+        if model.reference_score is not None:
+            statistics["risk_adjusted_score"] = statistics["oe_ratio"] * model.reference_score
+    for name, values in statistics.items():
+        result[name] = pa.array(values, pa.float64(), from_pandas=True)
+    result["score_method"] = score_method
+    result["status"] = status
+    result["reason"] = reason
+    return pa.table({field.name: result[field.name] for field in RESULT_SCHEMA}, schema=RESULT_SCHEMA)
 
 
 def results_table(evaluations: Sequence[MeasureEvaluation]) -> pa.Table:
     """All evaluations' tidy results as one Arrow table with :data:`RESULT_SCHEMA`."""
-    tables = [pa.Table.from_pandas(item.results, schema=RESULT_SCHEMA, preserve_index=False) for item in evaluations]
+    tables = [item.table for item in evaluations]
     return pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()
 
 

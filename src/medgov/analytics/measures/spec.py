@@ -89,10 +89,14 @@ class RiskModelKind(StrEnum):
     REFERENCE_RATE = "reference-rate"
 
 
-COVARIATES: frozenset[str] = frozenset({"age_years", "sex", "admission_type", "charlson"})
-"""Covariates the engine can supply to a risk model: age in years, sex, admission type (Encounter.priority)
-and the Charlson comorbidity score (Quan 2005 coding, Charlson 1987 weights) of the episode's secondary
-diagnoses."""
+COVARIATES: frozenset[str] = frozenset(
+    {"age_years", "sex", "admission_type", "charlson", "elixhauser", "principal_group", "hospital"}
+)
+"""Covariates the engine can supply to a risk model: age in years, sex, admission type (Encounter.priority),
+the Charlson score (Quan 2005 coding, Charlson 1987 weights) and the Elixhauser van Walraven score (Quan 2005
+coding, van Walraven 2009 weights, with the Elixhauser hierarchy) of the episode's secondary diagnoses, the
+principal-diagnosis group (:func:`medgov.analytics.measures.risk.principal_diagnosis_group`) and the
+hospital (``Encounter.serviceProvider``)."""
 
 
 @dataclass(frozen=True)
@@ -157,13 +161,14 @@ class MeasureContext:
     backend: BaseBackend
     period: Period
     shared: dict[tuple[object, ...], ir.Table] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    frames: dict[str, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def table(self, name: str) -> ir.Table:
         return self.backend.table(name)
 
     def for_period(self, period: Period) -> MeasureContext:
         """The same warehouse and shared tables, another period."""
-        return MeasureContext(self.backend, period, self.shared)
+        return MeasureContext(self.backend, period, self.shared, self.frames)
 
     def materialised(self, key: tuple[object, ...], build: Callable[[], ir.Table]) -> ir.Table:
         """The table ``build()`` returns, computed once per ``key`` and kept on the backend."""
@@ -182,6 +187,7 @@ class MeasureContext:
 
         names = [str(key[1]) for key in self.shared if key[0] == "scratch-name"]
         self.shared.clear()
+        self.frames.clear()
         drop_scratch_tables(self.backend, names)
 
 

@@ -15,7 +15,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
 from scipy import stats
+
+FloatArray = npt.NDArray[np.float64]
 
 EXACT_BELOW_EVENTS = 10
 """Below this many events :func:`rate_interval` and :func:`observed_expected_ratio` use the exact method."""
@@ -244,3 +248,48 @@ def _check_non_negative(**values: float) -> None:
     for name, value in values.items():
         if math.isnan(value) or value < 0:
             raise ValueError(f"{name} must be a non-negative number, not {value}")
+
+
+# --- the same intervals over arrays (one element per stratum) ------------------------------------------------
+
+
+def wilson_limits_array(
+    numerator: npt.ArrayLike, denominator: npt.ArrayLike, *, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`wilson_interval`'s limits (as proportions) for arrays of counts; NaN where the denominator is 0."""
+    _check_confidence(confidence)
+    z = two_sided_z(confidence)
+    x = np.asarray(numerator, dtype=np.float64)
+    n = np.asarray(denominator, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = 2.0 * x + z * z
+        spread = z * np.sqrt(z * z + 4.0 * x * (1.0 - x / n))
+        scale = 2.0 * (n + z * z)
+        lower = np.where(n > 0, (centre - spread) / scale, np.nan)
+        upper = np.where(n > 0, (centre + spread) / scale, np.nan)
+    return lower, upper
+
+
+def poisson_count_limits_array(count: npt.ArrayLike, *, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Poisson limits of counts as :func:`rate_interval` and :func:`observed_expected_ratio` choose them
+    (``method="auto"``): exact Garwood limits below :data:`EXACT_BELOW_EVENTS`, Byar's from there; the lower
+    limit is NaN where Byar's is undefined (see :func:`byars_count_limits`)."""
+    _check_confidence(confidence)
+    x = np.asarray(count, dtype=np.float64)
+    alpha = 1.0 - confidence
+    z = two_sided_z(confidence)
+    exact = x < EXACT_BELOW_EVENTS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact_lower = np.where(x > 0, stats.chi2.ppf(alpha / 2.0, 2.0 * x) / 2.0, 0.0)
+        exact_upper = stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
+        base = 1.0 - 1.0 / (9.0 * x) - z / (3.0 * np.sqrt(x))
+        byars_lower = np.where((x > 0) & (base >= 0), x * base**3, np.nan)
+        x1 = x + 1.0
+        byars_upper = x1 * (1.0 - 1.0 / (9.0 * x1) + z / (3.0 * np.sqrt(x1))) ** 3
+    return np.where(exact, exact_lower, byars_lower), np.where(exact, exact_upper, byars_upper)
+
+
+def poisson_method_array(count: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """The method :func:`poisson_count_limits_array` uses for each count: ``exact-poisson`` or ``byars``."""
+    x = np.asarray(count, dtype=np.float64)
+    return np.where(x < EXACT_BELOW_EVENTS, "exact-poisson", "byars").astype(object)

@@ -101,6 +101,7 @@ def run(
         result = api.run_measures(
             warehouse or default_warehouse_path(), period, measure or None, grains=grain or ("period",),
             stratifiers=by or (), reference_period=reference_period, subject_lists=subject_lists,
+            measure_reports=output_format is OutputFormat.fhir,
         )  # fmt: skip
     except (api.UnknownMeasureError, api.MeasureInputError, ValueError) as error:
         raise fail(str(error.args[0]) if error.args else str(error)) from None

@@ -60,7 +60,9 @@ LENGTH_OF_STAY = register(
         improvement_notation=ImprovementNotation.DECREASE,
         unit_of_analysis=UnitOfAnalysis.ENCOUNTER,
         populations=Populations(initial_population=initial_population, measure_observation=stay_days),
-        risk_model=RiskModelSpec(RiskModelKind.POISSON, ("age_years", "sex", "admission_type", "charlson")),
+        risk_model=RiskModelSpec(
+            RiskModelKind.POISSON, ("age_years", "sex", "admission_type", "principal_group", "elixhauser", "charlson")
+        ),
         rate_multiplier=1.0,
         rate_unit="days",
         simplifications=("expected LOS from a local case-mix model, not DRG geometric means",),

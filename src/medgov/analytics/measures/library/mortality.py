@@ -42,7 +42,9 @@ from medgov.analytics.measures.spec import (
     UnitOfAnalysis,
 )
 
-RISK_MODEL = RiskModelSpec(RiskModelKind.LOGISTIC, ("age_years", "sex", "admission_type", "charlson"))
+RISK_MODEL = RiskModelSpec(
+    RiskModelKind.LOGISTIC, ("age_years", "sex", "admission_type", "principal_group", "elixhauser", "charlson")
+)
 RATIONALE = (
     "In-hospital death is the most serious outcome of hospital care; risk-adjusted mortality that is higher "
     "than expected prompts review of care processes, escalation and end-of-life care."

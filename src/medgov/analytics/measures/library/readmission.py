@@ -121,7 +121,9 @@ def readmitted(index: ir.Table) -> ir.BooleanValue:
     return index.readmitted
 
 
-RISK_MODEL = RiskModelSpec(RiskModelKind.LOGISTIC, ("age_years", "sex", "admission_type", "charlson"))
+RISK_MODEL = RiskModelSpec(
+    RiskModelKind.LOGISTIC, ("age_years", "sex", "admission_type", "principal_group", "elixhauser", "charlson")
+)
 
 ALL_PAYER = register(
     MeasureSpec(
