@@ -221,3 +221,54 @@ def test_equity_tables_suppress_small_cells(client_for, measure_with_results):
     html = client_for(Role.BOARD_MEMBER).get("/quality/measures/mortality-inpatient/").content.decode()
     assert '<td>Black</td><td class="num">80</td><td class="num">&lt;11</td>' in html
     assert '<td>White</td><td class="num">500</td><td class="num">40</td><td class="num">8.0</td>' in html
+
+
+def test_a_department_chief_sees_their_department_first(client_for, measure_with_results):
+    rows = []
+    for month in range(12):
+        start = dt.date(2026, month + 1, 1)
+        rows.append(
+            {
+                "measure_id": "mortality-inpatient",
+                "version": "1.0.0",
+                "grain": "month",
+                "period_start": start,
+                "period_end": start,
+                "dimension": "department",
+                "stratum_key": "dept-onc",
+                "stratum_label": "Oncology (Riverside)",
+                "denominator": 100,
+                "numerator": 5,
+                "rate": 0.05,
+            }
+        )
+    rows.append(
+        {
+            "measure_id": "mortality-inpatient",
+            "version": "1.0.0",
+            "grain": "quarter",
+            "period_start": dt.date(2026, 7, 1),
+            "period_end": dt.date(2026, 9, 30),
+            "dimension": "department",
+            "stratum_key": "dept-onc",
+            "stratum_label": "Oncology (Riverside)",
+            "denominator": 300,
+            "numerator": 15,
+            "rate": 0.05,
+        }
+    )
+    from medgov.governance.quality.models import MeasureResult
+
+    existing = [
+        {**{f: getattr(r, f) for f in services.RESULT_FIELDS}, "measure_id": "mortality-inpatient", "version": "1.0.0"}
+        for r in MeasureResult.objects.all()
+    ]
+    services.do_store_results(services.do_start_refresh(warehouse="t", actor=None), existing + rows, actor=None)
+    chief = client_for(Role.DEPARTMENT_CHIEF, department="Oncology")
+    html = chief.get("/").content.decode()
+    assert "Your department: Oncology (Riverside)" in html
+    assert html.index("Your department") < html.index("Needs attention now")
+    assert "5.0 %" in html
+    board_html = client_for(Role.BOARD_MEMBER).get("/").content.decode()
+    assert "Your department" not in board_html
+    assert "Board quality &amp; safety reports" in board_html

@@ -100,12 +100,13 @@ ASSURANCE_LABELS = {
 }
 
 
-def vital_signs() -> list[VitalSign]:
+def vital_signs(dimension: str = "all", stratum_key: str = "all") -> list[VitalSign]:
+    """The headline measures for one unit (the whole organisation by default)."""
     measures = list(Measure.objects.filter(is_headline=True, is_current=True).order_by("title"))
     monthly: dict[int, list[MeasureResult]] = {measure.pk: [] for measure in measures}
     quarterly: dict[int, MeasureResult] = {}
     results = MeasureResult.objects.filter(
-        measure__in=measures, dimension="all", stratum_key="all", grain__in=["month", "quarter"]
+        measure__in=measures, dimension=dimension, stratum_key=stratum_key, grain__in=["month", "quarter"]
     ).order_by("period_start")
     for result in results:
         if result.grain == "month":
@@ -114,7 +115,7 @@ def vital_signs() -> list[VitalSign]:
             quarterly[result.measure_id] = result
     targets = {
         target.measure_id: target
-        for target in Target.objects.filter(measure__in=measures, dimension="all", stratum_key="all")
+        for target in Target.objects.filter(measure__in=measures, dimension=dimension, stratum_key=stratum_key)
     }
     signs = []
     for measure in measures:
@@ -135,7 +136,10 @@ def vital_signs() -> list[VitalSign]:
             variation = VARIATION_LABELS.get(str(chart.variation_type or ""), "")
             assurance = ASSURANCE_LABELS.get(str(chart.assurance or ""), "")
             spark = charts.sparkline(
-                f"spark-{measure.measure_id}", [row.period_start for row in series[-24:]], values[-24:], scale=scale
+                f"spark-{dimension}-{stratum_key}-{measure.measure_id}",
+                [row.period_start for row in series[-24:]],
+                values[-24:],
+                scale=scale,
             )
         signs.append(
             VitalSign(
@@ -166,7 +170,26 @@ def home_context(user: Any) -> dict[str, Any]:
         for provider in ATTENTION_PROVIDERS:
             attention.extend(provider(user))
         context.update({"is_cockpit": True, "attention": attention, "vital_signs": vital_signs()})
+        department = chiefs_department(user)
+        if department is not None:
+            context.update(
+                {"department_label": department[1], "department_signs": vital_signs("department", department[0])}
+            )
     return context
+
+
+def chiefs_department(user: Any) -> tuple[str, str] | None:
+    """The department a department chief leads, as the measure results name it: the stratum whose label starts
+    with the user's department (e.g. "Internal Medicine" matches "Internal Medicine (Lakeshore ...)")."""
+    if not user.has_role(Role.DEPARTMENT_CHIEF) or not user.department:
+        return None
+    match = (
+        MeasureResult.objects.filter(dimension="department", stratum_label__istartswith=user.department)
+        .values_list("stratum_key", "stratum_label")
+        .order_by("stratum_label")
+        .first()
+    )
+    return (str(match[0]), str(match[1])) if match else None
 
 
 def _staff_items(user: Any) -> list[AttentionItem]:
