@@ -1715,3 +1715,13 @@ def do_send_reappointment_applications(*, today: dt.date) -> int:
             )
         sent += 1
     return sent
+
+
+def do_import_practitioners_from_warehouse(warehouse: Path, *, actor: Any | None) -> ImportReport:
+    """Read the warehouse's practitioner directory and link or add practitioners by NPI: all or none."""
+    _require(actor, "staff.manage_staff")
+    try:
+        records = analytics.practitioner_directory(warehouse)
+    except FileNotFoundError as error:
+        raise ValidationError(f"nothing imported: {error}") from None
+    return do_import_warehouse_practitioners(records, actor=actor)
