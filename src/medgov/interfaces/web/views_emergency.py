@@ -20,7 +20,7 @@ class ActivationForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     activations = selectors.activations_visible_to(request.user)
-    form = ActivationForm(request.POST or None)
+    form = ActivationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             activation = services.do_open_activation(title=form.cleaned_data["title"], actor=request.user)

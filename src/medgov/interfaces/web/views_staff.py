@@ -365,6 +365,11 @@ def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
 # --- actions of the office, the committees and the chiefs -------------------------------------------------------
 
 
+def _posted(request: HttpRequest) -> Any:
+    """The POST data of a POST (an empty one too, so a form with nothing filled in reports what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _require_any_perm(user: Any, *permissions: str) -> None:
     if not any(user.has_perm(permission) for permission in permissions):
         raise PermissionDenied
@@ -402,7 +407,7 @@ def _action(
 def submit_request(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     _require_any_perm(request.user, "staff.manage_staff")
-    form = forms_staff.PrivilegeRequestForm(request.POST or None, user=request.user)
+    form = forms_staff.PrivilegeRequestForm(_posted(request), user=request.user)
     return _action(
         request,
         form,
@@ -428,7 +433,7 @@ def mark_request_complete(request: HttpRequest, request_id: int) -> HttpResponse
 def temporary_privileges(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     _require_any_perm(request.user, "staff.decide_privileges")
-    form = forms_staff.TemporaryPrivilegesForm(request.POST or None, user=request.user)
+    form = forms_staff.TemporaryPrivilegesForm(_posted(request), user=request.user)
     return _action(
         request,
         form,
@@ -448,7 +453,7 @@ def disaster_privileges(request: HttpRequest, practitioner_id: int) -> HttpRespo
     _require_any_perm(request.user, "staff.decide_privileges")
     activation = open_activations().order_by("-activated_at").first()
     form = forms_staff.DisasterPrivilegesForm(
-        request.POST or None, user=request.user, initial={"presented_at": timezone.localtime().replace(second=0)}
+        _posted(request), user=request.user, initial={"presented_at": timezone.localtime().replace(second=0)}
     )
     intro = (
         f"Under the open activation “{activation}”. Verify the licence and decide on continuation within 72 hours."
@@ -472,7 +477,7 @@ def disaster_privileges(request: HttpRequest, practitioner_id: int) -> HttpRespo
 def safety_event_fppe(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     _require_any_perm(request.user, "staff.decide_oppe", "staff.decide_privileges")
-    form = forms_staff.SafetyEventFppeForm(request.POST or None, initial={"starts_on": timezone.localdate()})
+    form = forms_staff.SafetyEventFppeForm(_posted(request), initial={"starts_on": timezone.localdate()})
     return _action(
         request,
         form,
@@ -492,7 +497,7 @@ def oppe_fppe(request: HttpRequest, profile_id: int) -> HttpResponse:
     profile = selectors.access_oppe_profile_by_id(request.user, profile_id)
     _require_any_perm(request.user, "staff.decide_oppe", "staff.decide_privileges")
     form = forms_staff.ForCauseFppeForm(
-        request.POST or None,
+        _posted(request),
         initial={"starts_on": timezone.localdate(), "criteria": f"Indicators flagged in {profile}"},
     )
     return _action(
@@ -515,7 +520,7 @@ def fppe(request: HttpRequest, fppe_id: int) -> HttpResponse:
     may_conclude = request.user.has_perm("staff.decide_oppe") or request.user.has_perm("staff.decide_privileges")
     if request.method == "POST" and not may_conclude:
         raise PermissionDenied
-    form = forms_staff.FppeConclusionForm(request.POST or None)
+    form = forms_staff.FppeConclusionForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.do_conclude_fppe(record, actor=request.user, **form.cleaned_data)
@@ -532,7 +537,7 @@ def fppe(request: HttpRequest, fppe_id: int) -> HttpResponse:
 def refer_peer_review(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     _require_any_perm(request.user, "staff.manage_staff", "staff.view_peer_review")
-    form = forms_staff.PeerReviewReferralForm(request.POST or None)
+    form = forms_staff.PeerReviewReferralForm(_posted(request))
     return _action(
         request,
         form,
@@ -550,7 +555,7 @@ def refer_peer_review(request: HttpRequest, practitioner_id: int) -> HttpRespons
 def peer_review_committee(request: HttpRequest) -> HttpResponse:
     try:
         members = list(selectors.peer_review_committee(request.user))
-        form = forms_staff.CommitteeAppointmentForm(request.POST or None, user=request.user)
+        form = forms_staff.CommitteeAppointmentForm(_posted(request), user=request.user)
     except PermissionDenied:
         raise Http404 from None
     if request.method == "POST" and form.is_valid():
@@ -571,8 +576,8 @@ def verify_credential(request: HttpRequest, credential_id: int) -> HttpResponse:
     credential = selectors.access_credential_by_id(request.user, credential_id)
     _require_any_perm(request.user, "staff.manage_staff")
     form = forms_staff.VerificationForm(
-        request.POST or None,
-        request.FILES or None,
+        _posted(request),
+        request.FILES if request.method == "POST" else None,
         initial={"verified_on": timezone.localdate(), "verification_source": credential.verification_source},
     )
     return _action(
@@ -596,7 +601,7 @@ def verify_credential(request: HttpRequest, credential_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_warehouse(request: HttpRequest) -> HttpResponse:
     _require_any_perm(request.user, "staff.manage_staff")
-    form = forms.Form(request.POST or None)
+    form = forms.Form(_posted(request))
     return _action(
         request,
         form,
