@@ -1,3 +1,4 @@
+import datetime as dt
 import re
 
 from django.utils import timezone
@@ -53,8 +54,8 @@ def test_the_office_adds_a_practitioner_whose_privileges_are_approved_and_an_fpp
     page.get_by_label("Issuer", exact=True).fill("Massachusetts Board of Registration in Medicine")
     page.get_by_label("Number", exact=True).fill("MD-271828")
     page.get_by_label("State", exact=True).fill("MA")
-    page.get_by_label("Issued on", exact=True).fill(today.replace(year=today.year - 3).isoformat())
-    page.get_by_label("Expires on", exact=True).fill(today.replace(year=today.year + 2).isoformat())
+    page.get_by_label("Issued on", exact=True).fill((today - dt.timedelta(days=3 * 365)).isoformat())
+    page.get_by_label("Expires on", exact=True).fill((today + dt.timedelta(days=2 * 365)).isoformat())
     page.get_by_label("Result", exact=True).select_option("confirmed")
     page.get_by_label("Verified on", exact=True).fill(today.isoformat())
     page.get_by_label("Primary source", exact=True).fill("Board website, licence lookup")
