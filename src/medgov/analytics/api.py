@@ -18,6 +18,7 @@ import pandas as pd
 from medgov.analytics.contracts import LoadReport, WarehouseInfo
 from medgov.analytics.ingest.load import DEFAULT_CHUNK_SIZE, ProgressCallback
 from medgov.analytics.ingest.load import ingest as _ingest
+from medgov.analytics.practitioner_contracts import AttendedEncounter as AttendedEncounter
 from medgov.analytics.practitioner_contracts import DepartmentFunnel as DepartmentFunnel
 from medgov.analytics.practitioner_contracts import DepartmentOppeResults as DepartmentOppeResults
 from medgov.analytics.practitioner_contracts import FunnelLimit as FunnelLimit
@@ -422,6 +423,39 @@ def patient_days_by_location_month(
     finally:
         connection.close()
     return {(str(location), month): float(days) for location, month, days in rows}
+
+
+def attended_encounters(
+    warehouse: Path, practitioner_ids: Sequence[str], period_start: dt.date, period_end: dt.date
+) -> tuple[AttendedEncounter, ...]:
+    """Encounters attended by any of ``practitioner_ids`` that overlap the period (both dates included), with
+    the patient's MRN and the encounter's location, so events recorded against a patient and a unit can be
+    joined to the practitioner's care. Timestamps are UTC as the warehouse holds them."""
+    import duckdb
+
+    if not practitioner_ids:
+        return ()
+    connection = _connect_read_only(warehouse)
+    placeholders = ", ".join("?" for _ in practitioner_ids)
+    sql = f"""
+        SELECT e.attending_practitioner_id, coalesce(p.mrn, ''), coalesce(e.location_id, ''),
+               e.period_start, e.period_end
+        FROM encounter e LEFT JOIN patient p ON p.id = e.patient_id
+        WHERE e.attending_practitioner_id IN ({placeholders})
+          AND e.period_start < CAST(? AS DATE) + INTERVAL 1 DAY
+          AND coalesce(e.period_end, e.period_start) >= CAST(? AS DATE)
+        ORDER BY 1, 4
+    """
+    try:
+        rows = connection.execute(sql, [*practitioner_ids, period_end, period_start]).fetchall()
+    except duckdb.CatalogException:
+        raise WarehouseUnavailable(f"the clinical warehouse {warehouse} has no encounter table yet") from None
+    finally:
+        connection.close()
+    return tuple(
+        AttendedEncounter(str(practitioner), str(mrn), str(location), start, end)
+        for practitioner, mrn, location, start, end in rows
+    )
 
 
 def event_count_chart(counts: Sequence[float], patient_days: Sequence[float] | None = None) -> ControlChart:

@@ -24,6 +24,17 @@ class WarehousePractitioner:
 
 
 @dataclass(frozen=True, slots=True)
+class AttendedEncounter:
+    """An encounter a practitioner attended: whose (MRN), where (warehouse location id) and when (UTC)."""
+
+    practitioner_id: str
+    patient_mrn: str
+    location_id: str
+    start: dt.datetime
+    end: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class IndicatorDefinition:
     """An OPPE indicator: ``kind`` is volume, observed_expected, count or department."""
 

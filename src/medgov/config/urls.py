@@ -10,5 +10,6 @@ urlpatterns = [
     path("reports/", include("medgov.interfaces.web.urls_reports")),
     path("safety/", include("medgov.interfaces.web.urls_safety")),
     path("staff/", include("medgov.interfaces.web.urls_staff")),
+    path("emergency/", include("medgov.interfaces.web.urls_emergency")),
     path("", include("medgov.interfaces.web.urls")),
 ]

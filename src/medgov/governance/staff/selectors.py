@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max, Min, Prefetch, QuerySet
+from django.db.models import Max, Min, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from medgov.governance.core import audit
@@ -51,12 +52,25 @@ def can_view_peer_review(user: Any) -> bool:
     return _authenticated(user) and bool(user.has_perm("staff.view_peer_review"))
 
 
+def access_credential_by_id(user: Any, credential_id: int) -> Credential:
+    _require_view_or_404(user)
+    credential = Credential.objects.select_related("practitioner").filter(pk=credential_id).first()
+    if credential is None:
+        raise Http404
+    return credential
+
+
+def _require_view_or_404(user: Any) -> None:
+    try:
+        _require_view(user)
+    except PermissionDenied:
+        raise Http404 from None
+
+
 def practitioners_visible_to(user: Any, *, text: str = "", department: str = "") -> QuerySet[Practitioner]:
     _require_view(user)
     practitioners = Practitioner.objects.select_related("department")
     if text:
-        from django.db.models import Q
-
         practitioners = practitioners.filter(
             Q(family_name__icontains=text) | Q(given_name__icontains=text) | Q(npi=text)
         )
@@ -159,6 +173,30 @@ def access_peer_review_case_by_id(user: Any, case_id: int) -> PeerReviewCase:
     with transaction.atomic():
         audit.record(actor=user, action="staff.peer_review_read", target=case, is_read=True)
     return case
+
+
+def _holders_of(codename: str) -> QuerySet[Any]:
+    app_label, name = codename.split(".", 1)
+    holders = Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=name)
+    holders |= Q(user_permissions__content_type__app_label=app_label, user_permissions__codename=name)
+    holders |= Q(is_superuser=True)
+    ids = get_user_model().objects.filter(holders, is_active=True).values("pk")
+    return get_user_model().objects.filter(pk__in=ids).order_by("username")
+
+
+def peer_review_committee(user: Any) -> QuerySet[Any]:
+    """Who reads peer-review files: the committee and the CMO. Only they may see who is on it."""
+    if not can_view_peer_review(user):
+        raise PermissionDenied
+    return _holders_of("staff.view_peer_review")
+
+
+def peer_review_committee_candidates(user: Any) -> QuerySet[Any]:
+    """Active users not yet on the committee, for those who may appoint members (the CMO)."""
+    if not (can_view_peer_review(user) and user.has_perm("staff.decide_privileges")):
+        raise PermissionDenied
+    members = _holders_of("staff.view_peer_review").values("pk")
+    return get_user_model().objects.filter(is_active=True).exclude(pk__in=members).order_by("username")
 
 
 @dataclass(frozen=True)

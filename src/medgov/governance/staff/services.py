@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from medgov.analytics import api as analytics
-from medgov.analytics.api import DepartmentOppeResults, WarehousePractitioner
+from medgov.analytics.api import AttendedEncounter, DepartmentOppeResults, WarehousePractitioner
 from medgov.governance.core import audit
 from medgov.governance.core.notices import notify
 from medgov.governance.emergency.selectors import open_activations
@@ -1222,12 +1222,14 @@ def do_record_oppe_results(
     *,
     actor: Any | None,
     practitioners: Sequence[Practitioner] | None = None,
+    encounters: Sequence[AttendedEncounter] | None = None,
 ) -> list[OppeProfile]:
     """Store one OPPE profile per privileged practitioner of the department (or of ``practitioners`` among them)
     from the measure engine's results.
 
     Practitioners the results do not mention (no cases) still get a profile, with zero cases on every indicator.
-    A profile already stored for the same period is kept as it is.
+    A profile already stored for the same period is kept as it is. With ``encounters`` (the department's attended
+    encounters in the period), each profile also counts the safety events joined to the practitioner's care.
     """
     _require_any(actor, "staff.manage_staff", "staff.decide_oppe")
     if results.period_end < results.period_start:
@@ -1286,6 +1288,11 @@ def do_record_oppe_results(
                     if plotted
                     else "not_applicable",
                     funnel=_funnel_json(funnel, practitioner.warehouse_id) if funnel and plotted else {},
+                )
+            if encounters is not None:
+                _add_safety_event_indicators(
+                    profile,
+                    [encounter for encounter in encounters if encounter.practitioner_id == practitioner.warehouse_id],
                 )
             audit.record(
                 actor=actor,
@@ -1354,8 +1361,96 @@ def do_record_due_oppe(*, warehouse: Path, today: dt.date, actor: Any | None) ->
         except (analytics.NoDataError, analytics.UnknownMeasureError) as error:
             skipped.append(f"{department}: {error}")
             continue
-        recorded += len(do_record_oppe_results(department, results, actor=actor, practitioners=practitioners))
+        try:
+            encounters: tuple[AttendedEncounter, ...] | None = analytics.attended_encounters(
+                warehouse,
+                [practitioner.warehouse_id for practitioner in practitioners if practitioner.warehouse_id],
+                period_start,
+                period_end,
+            )
+        except analytics.WarehouseUnavailable as error:
+            encounters = None
+            skipped.append(f"{department}: safety events not counted: {error}")
+        recorded += len(
+            do_record_oppe_results(department, results, actor=actor, practitioners=practitioners, encounters=encounters)
+        )
     return OppeRunReport(period_start, period_end, recorded, tuple(skipped))
+
+
+SAFETY_EVENTS_IN_CARE = "safety-events-in-care"
+SAFETY_EVENTS_ON_UNITS = "safety-events-on-units"
+
+
+@dataclass(frozen=True)
+class SafetyEventCounts:
+    """Safety events joined to a practitioner's care in an OPPE period.
+
+    Safety events name a unit and (when the reporter gave it) the patient's MRN, never a practitioner. So
+    ``in_care`` counts events whose patient and time fall within an encounter the practitioner attended, and
+    ``on_units`` counts every event on a unit (by its warehouse location) where the practitioner attended an
+    encounter in the period: context for the department chief, not attribution.
+    """
+
+    in_care: int
+    on_units: int
+
+
+def safety_event_counts(
+    encounters: Sequence[AttendedEncounter], *, period_start: dt.date, period_end: dt.date
+) -> SafetyEventCounts:
+    from medgov.governance.safety.choices import EventStatus
+    from medgov.governance.safety.models import SafetyEvent
+
+    tz = timezone.get_current_timezone()
+    starts = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
+    ends = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    events = (
+        SafetyEvent.objects.filter(deleted_at__isnull=True, occurred_at__gte=starts, occurred_at__lt=ends)
+        .exclude(status=EventStatus.DRAFT)
+        .select_related("unit")
+    )
+    locations = {encounter.location_id for encounter in encounters if encounter.location_id}
+    on_units = events.filter(unit__warehouse_location_id__in=locations).count() if locations else 0
+    stays: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for encounter in encounters:
+        if not encounter.patient_mrn:
+            continue
+        start = _as_utc(encounter.start)
+        # An encounter still open (or without an end) covers the day it started.
+        end = _as_utc(encounter.end) if encounter.end is not None else start + dt.timedelta(days=1)
+        stays.setdefault(encounter.patient_mrn, []).append((start, end))
+    in_care = sum(
+        1
+        for event in events.filter(patient_mrn__in=list(stays))
+        if any(start <= event.occurred_at <= end for start, end in stays[event.patient_mrn])
+    )
+    return SafetyEventCounts(in_care=in_care, on_units=on_units)
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _add_safety_event_indicators(profile: OppeProfile, encounters: Sequence[AttendedEncounter]) -> None:
+    counts = safety_event_counts(encounters, period_start=profile.period_start, period_end=profile.period_end)
+    for code, name, count in (
+        (SAFETY_EVENTS_IN_CARE, "Safety events in the practitioner's encounters (patient and time)", counts.in_care),
+        (
+            SAFETY_EVENTS_ON_UNITS,
+            "Safety events on the units the practitioner attended (events do not name practitioners)",
+            counts.on_units,
+        ),
+    ):
+        OppeIndicator.objects.create(
+            profile=profile,
+            code=code,
+            name=name,
+            kind=IndicatorKind.COUNT,
+            cases=len(encounters),
+            observed=float(count),
+            value=float(count),
+            position="not_applicable",
+        )
 
 
 def _funnel_json(funnel: Any, own_id: str | None) -> dict[str, Any]:
@@ -1715,3 +1810,13 @@ def do_send_reappointment_applications(*, today: dt.date) -> int:
             )
         sent += 1
     return sent
+
+
+def do_import_practitioners_from_warehouse(warehouse: Path, *, actor: Any | None) -> ImportReport:
+    """Read the warehouse's practitioner directory and link or add practitioners by NPI: all or none."""
+    _require(actor, "staff.manage_staff")
+    try:
+        records = analytics.practitioner_directory(warehouse)
+    except FileNotFoundError as error:
+        raise ValidationError(f"nothing imported: {error}") from None
+    return do_import_warehouse_practitioners(records, actor=actor)

@@ -79,3 +79,7 @@ def urls() -> Any:
 from medgov.interfaces.api.safety import router as safety_router  # noqa: E402
 
 api.add_router("/safety", safety_router)
+
+from medgov.interfaces.api.emergency import router as emergency_router  # noqa: E402
+
+api.add_router("/emergency", emergency_router)

@@ -251,3 +251,114 @@ def get_oppe_profile(request: HttpRequest, id: int) -> dict[str, Any]:
 def list_peer_review_cases(request: HttpRequest) -> list[Any]:
     """Privileged: the peer-review committee and the CMO only; every read is audited."""
     return list(_call(selectors.peer_review_cases_visible_to, request.user))
+
+
+class VerificationIn(Schema):
+    verified_on: dt.date
+    result: str
+    verification_source: str
+
+
+class SafetyEventFppeIn(Schema):
+    safety_event_reference: str
+    criteria: str
+    method: str = "chart_review"
+    starts_on: dt.date
+    duration_days: int = 90
+
+
+class FppeOut(Schema):
+    id: int
+    practitioner_id: int
+    trigger: str
+    method: str
+    criteria: str
+    starts_on: dt.date
+    ends_on: dt.date
+    status: str
+    safety_event_reference: str
+    conclusion: str
+    concluded_on: dt.date | None
+
+
+class FppeConclusionIn(Schema):
+    satisfactory: bool
+    conclusion: str
+
+
+class ReferralIn(Schema):
+    source: str
+    reference: str = ""
+    summary: str
+
+
+class ReferralOut(Schema):
+    id: int
+    practitioner_id: int
+    referral_source: str
+    referred_on: dt.date
+    status: str
+
+
+class RequestOut(Schema):
+    id: int
+    practitioner_id: int
+    kind: str
+    status: str
+    is_complete: bool
+
+
+class ImportOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+
+
+@router.post("/credentials/{id}/verification", response=CredentialOut)
+def verify_credential(request: HttpRequest, id: int, payload: VerificationIn) -> Any:
+    """Record a primary-source verification, e.g. from a credentials verification organisation's feed."""
+    credential = selectors.access_credential_by_id(request.user, id)
+    return _call(services.do_verify_credential, credential, actor=request.user, **payload.dict())
+
+
+@router.post("/practitioners/{id}/for-cause-fppe", response={201: FppeOut})
+def open_safety_event_fppe(request: HttpRequest, id: int, payload: SafetyEventFppeIn) -> Status[Any]:
+    """Open a for-cause FPPE after a safety event (the safety event reference is required)."""
+    person = selectors.access_practitioner_by_id(request.user, id)
+    fppe = _call(
+        services.do_open_for_cause_fppe,
+        person,
+        trigger="for_cause_safety_event",
+        actor=request.user,
+        **payload.dict(),
+    )
+    return Status(201, fppe)
+
+
+@router.post("/fppes/{id}/conclusion", response=FppeOut)
+def conclude_fppe(request: HttpRequest, id: int, payload: FppeConclusionIn) -> Any:
+    fppe = selectors.access_fppe_by_id(request.user, id)
+    return _call(services.do_conclude_fppe, fppe, actor=request.user, **payload.dict())
+
+
+@router.post("/practitioners/{id}/peer-review-referrals", response={201: ReferralOut})
+def refer_peer_review(request: HttpRequest, id: int, payload: ReferralIn) -> Status[Any]:
+    """Refer a case to the peer-review committee; the answer names no clinical content."""
+    person = selectors.access_practitioner_by_id(request.user, id)
+    return Status(201, _call(services.do_refer_peer_review, person, actor=request.user, **payload.dict()))
+
+
+@router.post("/requests/{id}/complete", response=RequestOut)
+def mark_request_complete(request: HttpRequest, id: int) -> Any:
+    record = selectors.access_privilege_request_by_id(request.user, id)
+    return _call(services.do_mark_request_complete, record, actor=request.user)
+
+
+@router.post("/warehouse-import", response=ImportOut)
+def import_from_warehouse(request: HttpRequest) -> Any:
+    """Link practitioners to the clinical warehouse by NPI and add those not on file: all or none."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return _call(services.do_import_practitioners_from_warehouse, Path(settings.MEDGOV_WAREHOUSE), actor=request.user)

@@ -24,7 +24,7 @@ MODULES: tuple[NavItem, ...] = (
     NavItem("Policies", "policies:home", None),
     NavItem("Compliance", "compliance:home", None),
     NavItem("Strategy", "strategy:home", None),
-    NavItem("Emergency", "emergency:home", None),
+    NavItem("Emergency", "emergency:home", "emergency.manage_activation"),
     NavItem("Reports", "reports:home", "reports.view_board_report"),
     NavItem("Audit trail", "web:audit_trail", "core.view_audit_trail"),
     NavItem("Users", "web:users", "accounts.manage_users"),

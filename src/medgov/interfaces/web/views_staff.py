@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medgov.governance.emergency.selectors import open_activations
 from medgov.governance.staff import nppes, selectors, services
 from medgov.governance.staff.choices import (
     AppointmentCategory,
     CareRating,
     CredentialKind,
     DocumentationRating,
+    FppeTrigger,
     OppeDecision,
     OutcomeRating,
     PeerReviewDetermination,
@@ -26,6 +32,7 @@ from medgov.governance.staff.choices import (
     VerificationResult,
 )
 from medgov.governance.staff.models import Department
+from medgov.interfaces.web import forms_staff
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -321,6 +328,17 @@ def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.access_peer_review_case_by_id(request.user, case_id)
     rating_form = RatingForm(request.POST if "care" in request.POST else None)
     determination_form = DeterminationForm(request.POST if "determination" in request.POST else None)
+    reviewer_form = forms_staff.ReviewerForm(
+        request.POST if "reviewer" in request.POST else None, user=request.user, initial={"reviewer": case.reviewer}
+    )
+    if reviewer_form.is_bound and reviewer_form.is_valid():
+        try:
+            services.do_assign_peer_reviewer(case, reviewer_form.cleaned_data["reviewer"], actor=request.user)
+        except ValidationError as error:
+            _add_errors(reviewer_form, error)
+        else:
+            messages.success(request, f"{reviewer_form.cleaned_data['reviewer']} is assigned as reviewer.")
+            return redirect("staff:peer_review_case", case.pk)
     try:
         if rating_form.is_bound and rating_form.is_valid():
             services.do_rate_peer_review(case, actor=request.user, **rating_form.cleaned_data)
@@ -337,6 +355,264 @@ def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
             "case": case,
             "rating_form": rating_form,
             "determination_form": determination_form,
+            "reviewer_form": reviewer_form,
             "is_reviewer": case.reviewer_id == request.user.pk,
         },
+        status=400 if reviewer_form.errors else 200,
+    )
+
+
+# --- actions of the office, the committees and the chiefs -------------------------------------------------------
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The POST data of a POST (an empty one too, so a form with nothing filled in reports what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _require_any_perm(user: Any, *permissions: str) -> None:
+    if not any(user.has_perm(permission) for permission in permissions):
+        raise PermissionDenied
+
+
+def _action(
+    request: HttpRequest,
+    form: forms.Form,
+    write: Callable[[dict[str, Any]], Any],
+    *,
+    title: str,
+    submit: str,
+    success: str | Callable[[Any], str],
+    done: str,
+    intro: str = "",
+    back: str = "",
+    multipart: bool = False,
+) -> HttpResponse:
+    """Render ``form`` on the action page; on a valid POST call ``write`` (one service) and go to ``done``.
+
+    A service's ValidationError lands on the form and nothing is stored; the page answers 400."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = write(form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, success(result) if callable(success) else success)
+            return redirect(done)
+    context = {"form": form, "title": title, "submit": submit, "intro": intro, "back": back, "multipart": multipart}
+    return render(request, "staff/action.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def submit_request(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    _require_any_perm(request.user, "staff.manage_staff")
+    form = forms_staff.PrivilegeRequestForm(_posted(request), user=request.user)
+    return _action(
+        request,
+        form,
+        lambda data: services.do_submit_privilege_request(person, actor=request.user, **data),
+        title=f"Privilege request for {person}",
+        submit="Submit request",
+        success="Privilege request submitted: it awaits the department chief's recommendation.",
+        done=reverse("staff:practitioner", args=[person.pk]),
+        back=reverse("staff:practitioner", args=[person.pk]),
+    )
+
+
+@require_POST
+def mark_request_complete(request: HttpRequest, request_id: int) -> HttpResponse:
+    record = selectors.access_privilege_request_by_id(request.user, request_id)
+    _require_any_perm(request.user, "staff.manage_staff")
+    services.do_mark_request_complete(record, actor=request.user)
+    messages.success(request, "The application is marked complete.")
+    return redirect("staff:request", record.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def temporary_privileges(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    _require_any_perm(request.user, "staff.decide_privileges")
+    form = forms_staff.TemporaryPrivilegesForm(_posted(request), user=request.user)
+    return _action(
+        request,
+        form,
+        lambda data: services.do_grant_temporary_privileges(person, actor=request.user, **data),
+        title=f"Temporary privileges for {person}",
+        intro="Temporary privileges are granted for one of two reasons only, for at most 120 days.",
+        submit="Grant temporary privileges",
+        success="Temporary privileges granted.",
+        done=reverse("staff:practitioner", args=[person.pk]),
+        back=reverse("staff:practitioner", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def disaster_privileges(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    _require_any_perm(request.user, "staff.decide_privileges")
+    activation = open_activations().order_by("-activated_at").first()
+    form = forms_staff.DisasterPrivilegesForm(
+        _posted(request), user=request.user, initial={"presented_at": timezone.localtime().replace(second=0)}
+    )
+    intro = (
+        f"Under the open activation “{activation}”. Verify the licence and decide on continuation within 72 hours."
+        if activation is not None
+        else "No emergency operations plan activation is open: disaster privileges cannot be granted."
+    )
+    return _action(
+        request,
+        form,
+        lambda data: services.do_grant_disaster_privileges(person, actor=request.user, **data),
+        title=f"Disaster privileges for {person}",
+        intro=intro,
+        submit="Grant disaster privileges",
+        success="Disaster privileges granted.",
+        done=reverse("staff:practitioner", args=[person.pk]),
+        back=reverse("staff:practitioner", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def safety_event_fppe(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    _require_any_perm(request.user, "staff.decide_oppe", "staff.decide_privileges")
+    form = forms_staff.SafetyEventFppeForm(_posted(request), initial={"starts_on": timezone.localdate()})
+    return _action(
+        request,
+        form,
+        lambda data: services.do_open_for_cause_fppe(
+            person, trigger=FppeTrigger.FOR_CAUSE_SAFETY_EVENT, actor=request.user, **data
+        ),
+        title=f"For-cause FPPE for {person} after a safety event",
+        submit="Open FPPE",
+        success="For-cause FPPE opened.",
+        done=reverse("staff:practitioner", args=[person.pk]),
+        back=reverse("staff:practitioner", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def oppe_fppe(request: HttpRequest, profile_id: int) -> HttpResponse:
+    profile = selectors.access_oppe_profile_by_id(request.user, profile_id)
+    _require_any_perm(request.user, "staff.decide_oppe", "staff.decide_privileges")
+    form = forms_staff.ForCauseFppeForm(
+        _posted(request),
+        initial={"starts_on": timezone.localdate(), "criteria": f"Indicators flagged in {profile}"},
+    )
+    return _action(
+        request,
+        form,
+        lambda data: services.do_open_for_cause_fppe(
+            profile.practitioner, trigger=FppeTrigger.FOR_CAUSE_OPPE, oppe=profile, actor=request.user, **data
+        ),
+        title=f"For-cause FPPE from {profile}",
+        submit="Open FPPE",
+        success="For-cause FPPE opened.",
+        done=reverse("staff:oppe_profile", args=[profile.pk]),
+        back=reverse("staff:oppe_profile", args=[profile.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def fppe(request: HttpRequest, fppe_id: int) -> HttpResponse:
+    record = selectors.access_fppe_by_id(request.user, fppe_id)
+    may_conclude = request.user.has_perm("staff.decide_oppe") or request.user.has_perm("staff.decide_privileges")
+    if request.method == "POST" and not may_conclude:
+        raise PermissionDenied
+    form = forms_staff.FppeConclusionForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_conclude_fppe(record, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "FPPE concluded.")
+            return redirect("staff:fppe", record.pk)
+    context = {"fppe": record, "form": form, "may_conclude": may_conclude and record.can_conclude()}
+    return render(request, "staff/fppe.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def refer_peer_review(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    _require_any_perm(request.user, "staff.manage_staff", "staff.view_peer_review")
+    form = forms_staff.PeerReviewReferralForm(_posted(request))
+    return _action(
+        request,
+        form,
+        lambda data: services.do_refer_peer_review(person, actor=request.user, **data),
+        title=f"Refer {person} for peer review",
+        intro="The file is privileged: once referred, only the peer-review committee and the CMO can read it.",
+        submit="Refer",
+        success="Referred to the peer-review committee.",
+        done=reverse("staff:practitioner", args=[person.pk]),
+        back=reverse("staff:practitioner", args=[person.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def peer_review_committee(request: HttpRequest) -> HttpResponse:
+    try:
+        members = list(selectors.peer_review_committee(request.user))
+        form = forms_staff.CommitteeAppointmentForm(_posted(request), user=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    if request.method == "POST" and form.is_valid():
+        member = form.cleaned_data["member"]
+        services.do_appoint_peer_review_member(member, actor=request.user)
+        messages.success(request, f"{member} is appointed to the peer-review committee.")
+        return redirect("staff:peer_review_committee")
+    return render(
+        request,
+        "staff/peer_review_committee.html",
+        {"members": members, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def verify_credential(request: HttpRequest, credential_id: int) -> HttpResponse:
+    credential = selectors.access_credential_by_id(request.user, credential_id)
+    _require_any_perm(request.user, "staff.manage_staff")
+    form = forms_staff.VerificationForm(
+        _posted(request),
+        request.FILES if request.method == "POST" else None,
+        initial={"verified_on": timezone.localdate(), "verification_source": credential.verification_source},
+    )
+    return _action(
+        request,
+        form,
+        lambda data: services.do_verify_credential(credential, actor=request.user, **data),
+        title=f"Verify {credential}",
+        intro=(
+            f"Last verified {credential.verified_on.isoformat()} ({credential.get_result_display()})."
+            if credential.verified_on
+            else "Not verified yet."
+        ),
+        submit="Record verification",
+        success="Verification recorded.",
+        done=reverse("staff:practitioner", args=[credential.practitioner_id]),
+        back=reverse("staff:practitioner", args=[credential.practitioner_id]),
+        multipart=True,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def import_warehouse(request: HttpRequest) -> HttpResponse:
+    _require_any_perm(request.user, "staff.manage_staff")
+    form = forms.Form(_posted(request))
+    return _action(
+        request,
+        form,
+        lambda _: services.do_import_practitioners_from_warehouse(Path(settings.MEDGOV_WAREHOUSE), actor=request.user),
+        title="Import practitioners from the warehouse",
+        intro=(
+            "Links practitioners on file to the clinical warehouse by NPI and adds those not on file; "
+            "an invalid NPI anywhere imports nothing."
+        ),
+        submit="Import from the warehouse",
+        success=lambda report: f"Warehouse import: {report}.",
+        done=reverse("staff:home"),
+        back=reverse("staff:home"),
     )

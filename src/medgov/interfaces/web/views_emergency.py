@@ -1,0 +1,45 @@
+"""Emergency operations plan activations: open and close them (disaster privileges exist only while one is open)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medgov.governance.emergency import selectors, services
+from medgov.interfaces.web.forms_safety import add_service_errors
+
+
+class ActivationForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Activation title (incident)")
+
+
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    activations = selectors.activations_visible_to(request.user)
+    form = ActivationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            activation = services.do_open_activation(title=form.cleaned_data["title"], actor=request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Activation “{activation}” is open.")
+            return redirect("emergency:home")
+    context = {"activations": activations, "form": form}
+    return render(request, "emergency/home.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def close(request: HttpRequest, activation_id: int) -> HttpResponse:
+    activation = selectors.access_activation_by_id(request.user, activation_id)
+    try:
+        services.do_close_activation(activation, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    else:
+        messages.success(request, f"Activation “{activation}” is closed; disaster privileges under it end.")
+    return redirect("emergency:home")
