@@ -81,7 +81,7 @@ def do_set_user_roles(user: User, roles: Iterable[Role], *, actor: User | None) 
     _require(actor, "accounts.manage_users")
     new_roles = sorted({role.value for role in roles})
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
         old_roles = locked.role_names
         if old_roles == new_roles:
             return locked
@@ -99,7 +99,7 @@ def do_deactivate_user(user: User, *, actor: User | None) -> User:
     if actor is not None and actor.pk == user.pk:
         raise ValidationError("you cannot deactivate your own account")
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
         if not locked.is_active:
             return locked
         locked.is_active = False
@@ -123,7 +123,7 @@ def do_record_sign_in_failure(username: str) -> dt.datetime | None:
     """Count a failed sign-in; returns when the lock ends if this failure locked the account."""
     now = timezone.now()
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username__iexact=username).first()
+        user = User.objects.select_for_update(of=("self",)).filter(username__iexact=username).first()
         if user is None:
             return None
         failures, locked_until = rules.lock_after_failure(

@@ -39,7 +39,7 @@ def do_open_activation(*, title: str, actor: Any | None) -> Activation:
 def do_close_activation(activation: Activation, *, actor: Any | None) -> Activation:
     _require(actor, "emergency.manage_activation")
     with transaction.atomic():
-        locked = Activation.objects.select_for_update().get(pk=activation.pk)
+        locked = Activation.objects.select_for_update(of=("self",)).get(pk=activation.pk)
         if not locked.can_close():
             raise ValidationError("this activation is already closed")
         locked.closed_at = timezone.now()

@@ -233,7 +233,7 @@ def _transition(
     signal: Signal, new_state: SignalState, *, actor: User, extra: Mapping[str, Any] | None = None
 ) -> Signal:
     with transaction.atomic():
-        locked = Signal.objects.select_for_update().get(pk=signal.pk)
+        locked = Signal.objects.select_for_update(of=("self",)).get(pk=signal.pk)
         before = {
             "state": locked.state,
             "close_reason": locked.close_reason,
@@ -303,7 +303,7 @@ def do_set_target(
         raise ValidationError({"value": "a proportion target must be between 0 and 1 (e.g. 0.15 for 15 %)"})
     with transaction.atomic():
         target = (
-            Target.objects.select_for_update()
+            Target.objects.select_for_update(of=("self",))
             .filter(measure=measure, dimension=dimension, stratum_key=stratum_key)
             .first()
         )

@@ -82,7 +82,7 @@ def do_generate_board_report(
     """
     _require(actor, "reports.generate_board_report")
     with transaction.atomic():
-        locked = BoardReport.objects.select_for_update().get(pk=report.pk)
+        locked = BoardReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
         if locked.status != ReportStatus.QUEUED:
             raise ValidationError(f"board report #{locked.pk} is {locked.get_status_display().lower()}, not queued")
         locked.status = ReportStatus.RUNNING
@@ -113,7 +113,7 @@ def do_generate_board_report(
     seconds = time.perf_counter() - started
     refresh_ids: list[int] = snapshot["measure_refreshes"]
     with transaction.atomic():
-        locked = BoardReport.objects.select_for_update().get(pk=locked.pk)
+        locked = BoardReport.objects.select_for_update(of=("self",)).get(pk=locked.pk)
         locked.snapshot = snapshot
         locked.measure_refresh = MeasureRefresh.objects.filter(pk__in=refresh_ids).order_by("-started_at").first()
         locked.pdf.save(f"board-report-{quarter.code}-{locked.pk}.pdf", ContentFile(pdf), save=False)

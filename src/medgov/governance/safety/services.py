@@ -273,7 +273,7 @@ def _store_attachments(event: SafetyEvent, attachments: Sequence[Attachment]) ->
 
 
 def _own_draft(event: SafetyEvent, actor: User) -> SafetyEvent:
-    locked = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+    locked = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
     if locked.reporter_id != actor.pk or not locked.can_submit():
         raise PermissionDenied
     return locked
@@ -502,7 +502,7 @@ def do_triage_event(event: SafetyEvent, data: TriageInput, *, actor: User) -> Sa
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if not event.can_triage():
             raise ValidationError(
                 f"{event.reference} is {event.get_status_display().lower()}; it cannot be triaged now."
@@ -555,7 +555,7 @@ def do_confirm_sentinel_event(event: SafetyEvent, *, aware_on: dt.date, actor: U
     if aware_on > today:
         raise ValidationError({"aware_on": "The day the organisation became aware cannot be in the future."})
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if not event.can_confirm_sentinel():
             raise ValidationError(
                 f"{event.reference} cannot be confirmed as a sentinel event: it must be in review and flagged as a "
@@ -595,7 +595,7 @@ def do_open_rca(event: SafetyEvent, *, aware_on: dt.date, actor: User) -> RootCa
     """Open an RCA for an event that is not a sentinel event (e.g. a Safety Assessment Code of 3)."""
     _require(actor, "safety.manage_rca")
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if not event.can_open_rca():
             raise ValidationError(f"{event.reference} is not in review, or already has an RCA.")
         return _open_rca(event, aware_on=aware_on, actor=actor)
@@ -627,7 +627,7 @@ def _open_rca(event: SafetyEvent, *, aware_on: dt.date, actor: User) -> RootCaus
 
 def _open_rca_for_update(rca: RootCauseAnalysis, actor: User) -> RootCauseAnalysis:
     _require(actor, "safety.manage_rca")
-    locked = RootCauseAnalysis.objects.select_for_update().select_related("event").get(pk=rca.pk)
+    locked = RootCauseAnalysis.objects.select_for_update(of=("self",)).select_related("event").get(pk=rca.pk)
     if locked.status != RcaStatus.OPEN:
         raise ValidationError("This RCA is closed; reopen the event to change it.")
     return locked
@@ -811,7 +811,7 @@ def do_update_action(action: RcaAction, data: ActionInput, *, actor: User) -> Rc
     _require(actor, "safety.manage_rca")
     owner = _validate_action(data)
     with transaction.atomic():
-        action = RcaAction.objects.select_for_update().select_related("rca__event").get(pk=action.pk)
+        action = RcaAction.objects.select_for_update(of=("self",)).select_related("rca__event").get(pk=action.pk)
         before = audit.snapshot(action, _ACTION_AUDIT_FIELDS)
         if action.rca.status != RcaStatus.OPEN and (
             data.description.strip() != action.description
@@ -853,7 +853,7 @@ def do_close_rca(rca: RootCauseAnalysis, *, actor: User) -> RootCauseAnalysis:
         rca.closed_at = timezone.now()
         rca.updated_by = actor
         rca.save()
-        event = SafetyEvent.objects.select_for_update().get(pk=rca.event_id)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=rca.event_id)
         event.status = EventStatus.ACTIONS_IN_PROGRESS
         event.updated_by = actor
         event.save()
@@ -867,7 +867,7 @@ def do_close_rca(rca: RootCauseAnalysis, *, actor: User) -> RootCauseAnalysis:
 def do_close_event(event: SafetyEvent, *, actor: User) -> SafetyEvent:
     _require(actor, "safety.triage_event")
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if not event.can_close():
             raise ValidationError(
                 f"{event.reference} is {event.get_status_display().lower()}; it cannot be closed now."
@@ -900,7 +900,7 @@ def do_reopen_event(event: SafetyEvent, *, reason: str, actor: User) -> SafetyEv
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if not event.can_reopen():
             raise ValidationError(f"{event.reference} is not closed.")
         rca = RootCauseAnalysis.objects.filter(event=event).first()
@@ -931,7 +931,7 @@ def do_remove_event(event: SafetyEvent, *, reason: str, actor: User) -> SafetyEv
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        event = SafetyEvent.objects.select_for_update().get(pk=event.pk)
+        event = SafetyEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if event.is_deleted or event.status == EventStatus.DRAFT:
             raise ValidationError(f"{event.reference} cannot be removed.")
         event.deleted_at = timezone.now()

@@ -236,7 +236,7 @@ def do_update_practitioner(practitioner: Practitioner, *, actor: Any | None, **c
     if unknown:
         raise ValidationError(f"these fields cannot be changed here: {', '.join(unknown)}")
     with transaction.atomic():
-        locked = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+        locked = Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
         before = audit.snapshot(locked, PRACTITIONER_AUDIT_FIELDS)
         for name, value in changes.items():
             setattr(locked, name, value)
@@ -278,7 +278,7 @@ def do_import_nppes(
     with transaction.atomic():
         existing = {
             practitioner.npi: practitioner
-            for practitioner in Practitioner.objects.select_for_update().filter(
+            for practitioner in Practitioner.objects.select_for_update(of=("self",)).filter(
                 npi__in=[record.npi for record in records]
             )
         }
@@ -333,7 +333,7 @@ def do_import_warehouse_practitioners(records: Sequence[WarehousePractitioner], 
     created = updated = unchanged = 0
     with transaction.atomic():
         for record in records:
-            practitioner = Practitioner.objects.select_for_update().filter(npi=record.npi).first()
+            practitioner = Practitioner.objects.select_for_update(of=("self",)).filter(npi=record.npi).first()
             department = departments.get(record.organization_id)
             if practitioner is None:
                 practitioner = Practitioner.objects.create(
@@ -402,7 +402,7 @@ def do_appoint_practitioner(
     if ends_on < starts_on:
         raise ValidationError({"ends_on": "an appointment cannot end before it starts"})
     with transaction.atomic():
-        Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+        Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
         for other in practitioner.appointments.all():
             if rules.periods_overlap(starts_on, ends_on, other.starts_on, other.ends_on):
                 raise ValidationError(
@@ -533,7 +533,7 @@ def do_verify_credential(
         raise ValidationError({"verification_source": "name the primary source consulted"})
     fields = ["verified_on", "result", "verification_source", "verified_by", "source_document"]
     with transaction.atomic():
-        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked = Credential.objects.select_for_update(of=("self",)).get(pk=credential.pk)
         before = audit.snapshot(locked, fields)
         locked.verified_on = verified_on
         locked.result = result
@@ -555,7 +555,7 @@ def do_set_credential_status(credential: Credential, status: str, *, actor: Any 
     if status not in CredentialStatus.values:
         raise ValidationError({"status": f"unknown credential status {status!r}"})
     with transaction.atomic():
-        locked = Credential.objects.select_for_update().get(pk=credential.pk)
+        locked = Credential.objects.select_for_update(of=("self",)).get(pk=credential.pk)
         if locked.status == status:
             return locked
         before = locked.status
@@ -630,7 +630,7 @@ def credential_lapse_reasons(practitioner: Practitioner, today: dt.date) -> list
 def do_enforce_credential_lapse(practitioner: Practitioner, *, today: dt.date, actor: Any | None = None) -> bool:
     """Suspend a practitioner whose required licence or DEA registration has lapsed. True if suspended now."""
     with transaction.atomic():
-        locked = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+        locked = Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
         if locked.status == PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE:
             return False
         active = list(locked.grants.filter(status=GrantStatus.ACTIVE))
@@ -663,7 +663,7 @@ def do_enforce_credential_lapse(practitioner: Practitioner, *, today: dt.date, a
 
 def _reinstate_if_cleared(practitioner: Practitioner, today: dt.date, actor: Any | None) -> bool:
     """Lift a credential-lapse suspension once the licence (and DEA) are current and verified again."""
-    locked = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+    locked = Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
     if locked.status != PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE or credential_lapse_reasons(locked, today):
         return False
     suspended = list(locked.grants.filter(status=GrantStatus.SUSPENDED_CREDENTIAL_LAPSE))
@@ -826,7 +826,7 @@ def do_submit_privilege_request(
 def do_mark_request_complete(request: PrivilegeRequest, *, actor: Any | None) -> PrivilegeRequest:
     _require(actor, "staff.manage_staff")
     with transaction.atomic():
-        locked = PrivilegeRequest.objects.select_for_update().get(pk=request.pk)
+        locked = PrivilegeRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
         if locked.is_complete:
             return locked
         locked.is_complete = True
@@ -866,7 +866,9 @@ def do_review_privilege_request(
     decided_on = decided_on or _today()
     with transaction.atomic():
         locked = (
-            PrivilegeRequest.objects.select_for_update().select_related("practitioner__department").get(pk=request.pk)
+            PrivilegeRequest.objects.select_for_update(of=("self",))
+            .select_related("practitioner__department")
+            .get(pk=request.pk)
         )
         practitioner = locked.practitioner
         if step == ReviewStep.DEPARTMENT_CHIEF and actor is not None:
@@ -1009,7 +1011,7 @@ def do_grant_temporary_privileges(
         raise ValidationError(errors)
     grants = []
     with transaction.atomic():
-        Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+        Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
         for item in items:
             is_new = not _has_held(practitioner, item)
             grant = PrivilegeGrant.objects.create(
@@ -1185,7 +1187,7 @@ def do_conclude_fppe(fppe: Fppe, *, satisfactory: bool, conclusion: str, actor: 
     if not conclusion.strip():
         raise ValidationError({"conclusion": "summarise what the evaluation found"})
     with transaction.atomic():
-        locked = Fppe.objects.select_for_update().get(pk=fppe.pk)
+        locked = Fppe.objects.select_for_update(of=("self",)).get(pk=fppe.pk)
         if not locked.can_conclude():
             raise ValidationError("this FPPE is already concluded")
         locked.status = FppeStatus.COMPLETED_SATISFACTORY if satisfactory else FppeStatus.COMPLETED_UNSATISFACTORY
@@ -1490,7 +1492,7 @@ def do_decide_oppe(
     if not rationale.strip():
         raise ValidationError({"rationale": "give the reasons for the decision"})
     with transaction.atomic():
-        locked = OppeProfile.objects.select_for_update().get(pk=profile.pk)
+        locked = OppeProfile.objects.select_for_update(of=("self",)).get(pk=profile.pk)
         if not locked.can_decide():
             raise ValidationError("this OPPE is already decided")
         locked.status = OppeStatus.DECIDED
@@ -1602,7 +1604,7 @@ def do_assign_peer_reviewer(case: PeerReviewCase, reviewer: Any, *, actor: Any |
     if not reviewer.has_perm("staff.view_peer_review"):
         raise ValidationError({"reviewer": "the reviewer must be a member of the peer-review committee"})
     with transaction.atomic():
-        locked = PeerReviewCase.objects.select_for_update().get(pk=case.pk)
+        locked = PeerReviewCase.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if locked.status == PeerReviewStatus.DETERMINED:
             raise ValidationError("this case is already determined")
         before = {"reviewer": locked.reviewer_id, "status": locked.status}
@@ -1632,7 +1634,7 @@ def do_rate_peer_review(
     if documentation not in DocumentationRating.values:
         raise ValidationError({"documentation": f"unknown documentation rating {documentation!r}"})
     with transaction.atomic():
-        locked = PeerReviewCase.objects.select_for_update().get(pk=case.pk)
+        locked = PeerReviewCase.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if actor is None or locked.reviewer_id != actor.pk:
             raise PermissionDenied
         if not locked.can_rate():
@@ -1657,7 +1659,7 @@ def do_determine_peer_review(
     if determination not in PeerReviewDetermination.values:
         raise ValidationError({"determination": f"unknown determination {determination!r}"})
     with transaction.atomic():
-        locked = PeerReviewCase.objects.select_for_update().get(pk=case.pk)
+        locked = PeerReviewCase.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if not locked.can_determine():
             raise ValidationError("a case is determined once it is under review and rated")
         locked.status = PeerReviewStatus.DETERMINED
