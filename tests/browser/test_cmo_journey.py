@@ -148,6 +148,8 @@ def test_the_cmo_follows_a_concern_signal_down_to_practitioners_and_takes_the_bo
     page.get_by_role("link", name="Reports").click()
     page.get_by_label("Quarter to generate").select_option("2026Q3")
     page.get_by_role("button", name="Generate PDF").click()
+    # The request has returned (the progress panel shows) before a worker picks the report up.
+    page.locator(".report-progress").first.wait_for()
     call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "default")
     download_link = page.get_by_role("link", name="Download PDF")
     download_link.wait_for(timeout=30000)
