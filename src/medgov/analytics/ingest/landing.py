@@ -5,14 +5,15 @@
 Staging, before the load's transaction, into temporary tables of the connection (so a file that cannot be read
 changes nothing the warehouse holds): every record read goes to ``staged_resource`` with its place in the load
 (file, line, Bundle entry), identity, version metadata, content hash and JSON, and every record that cannot land
-to ``staged_rejected``. An NDJSON file (plain or gzip) is read by DuckDB itself, one statement per file that
-splits the lines, parses each once and computes the columns in SQL. Only what those checks cannot vouch for goes
-back to the Python readers: a line that is valid JSON but not a plain resource (a Bundle, a missing or unknown
-``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by its line; a file
-with a line DuckDB cannot parse, or parses more leniently than JSON allows (``NaN``, trailing commas), or that
-DuckDB cannot read at all (a cut gzip stream, invalid UTF-8, a line over ``MAX_LINE_BYTES``), is read again
-whole by the Python readers, so each record keeps the bucket, reason and detail those give it. JSON documents
-and small files take the Python readers directly.
+to ``staged_rejected``. An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB
+itself: one ``read_ndjson_objects`` statement per file, numbered ``WITH ORDINALITY`` (which skips blank lines,
+hence the first condition, checked by a byte scan), computing the columns in SQL. Only what those checks cannot
+vouch for goes back to the Python readers: a line that is valid JSON but not a plain resource (a Bundle, a missing
+or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by its line;
+a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors`` returns it
+as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that breaks, is
+read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give it. JSON
+documents and small files take the Python readers directly.
 
 Merging, inside the load's transaction, set-based: a resource whose key occurs once in the load is compared with
 the stored version in one join; the keys that occur more than once (rare: one export seldom repeats a resource)
@@ -59,7 +60,8 @@ DUCKDB_READER_MIN_BYTES = 256 * 1024
 """NDJSON files from this size on are read by DuckDB; below it a statement's fixed cost outweighs the parse."""
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
-"""The longest line DuckDB's reader takes; a file with a longer one is read by the Python readers instead."""
+"""DuckDB's ``maximum_object_size``: the reader's buffer for one line; a file it cannot read in that (an error,
+or a NULL row) is read by the Python readers instead."""
 
 ProgressCallback = Callable[[int, Path], None]
 """Called with the number of on-disk bytes just consumed and the file being read."""
@@ -243,8 +245,8 @@ class Lander:
                 },
             )
         except duckdb.Error:
-            # Outside a transaction a failed INSERT leaves nothing behind: a cut gzip stream, invalid UTF-8, a line
-            # over MAX_LINE_BYTES. The Python readers read what they can and quarantine the rest with its place.
+            # Outside a transaction a failed INSERT leaves nothing behind (the file changed since the scan, say);
+            # the Python readers read what they can and quarantine the rest with its place.
             return False
         routes = dict(
             self.connection.execute(
@@ -472,7 +474,8 @@ def merge_resources(connection: duckdb.DuckDBPyConnection, load_id: int) -> Coun
         SELECT s.resource_type, s.id, s.version_id, s.last_updated, s.content_hash, s.resource,
                s.source_file, s.source_line, s.source_entry, ?
         FROM staged_resource AS s
-        SEMI JOIN (SELECT * FROM staged_outcome WHERE winner) AS o
+        -- The records that do not win are few in a first load, and this join builds its table from them.
+        ANTI JOIN (SELECT * FROM staged_outcome WHERE NOT winner) AS o
             ON o.file_index = s.file_index AND o.source_line = s.source_line
             AND o.entry_order = s.entry_order
         """,
