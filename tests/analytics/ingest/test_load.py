@@ -51,10 +51,8 @@ def synthea_entries() -> list[dict[str, Any]]:
 @pytest.fixture(params=["duckdb-reader", "python-reader"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test with NDJSON read by DuckDB (whatever the file's size) and by the Python readers."""
-    if request.param == "duckdb-reader":
-        monkeypatch.setattr(landing, "DUCKDB_READER_MIN_BYTES", 0)
-    else:
-        monkeypatch.setattr(landing, "DUCKDB_READER_MIN_BYTES", 2**62)
+    if request.param == "python-reader":
+        monkeypatch.setattr(landing, "_every_line_starts_an_object", lambda source: False)
     return str(request.param)
 
 
@@ -476,8 +474,9 @@ def load_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[
         return staged
 
     monkeypatch.setattr(landing.Lander, "_stage_ndjson", recording_stage_ndjson)
-    for name, min_bytes in (("duckdb", 0), ("python", 2**62)):
-        monkeypatch.setattr(landing, "DUCKDB_READER_MIN_BYTES", min_bytes)
+    every_line_starts_an_object = landing._every_line_starts_an_object
+    for name, prescan in (("duckdb", every_line_starts_an_object), ("python", lambda source: False)):
+        monkeypatch.setattr(landing, "_every_line_starts_an_object", prescan)
         warehouse = tmp_path / f"{name}.duckdb"
         reports = [api.ingest(files, warehouse) for _ in range(2)]
         outcomes.append(

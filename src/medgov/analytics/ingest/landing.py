@@ -13,7 +13,7 @@ or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` refe
 a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors`` returns it
 as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that breaks, is
 read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give it. JSON
-documents and small files take the Python readers directly.
+documents take the Python readers directly.
 
 Merging, inside the load's transaction, set-based: a resource whose key occurs once in the load is compared with
 the stored version in one join; the keys that occur more than once (rare: one export seldom repeats a resource)
@@ -55,9 +55,6 @@ REPLACED = "replaced"
 UNCHANGED = "unchanged"
 STALE = "stale"
 QUARANTINED = "quarantined"
-
-DUCKDB_READER_MIN_BYTES = 256 * 1024
-"""NDJSON files from this size on are read by DuckDB; below it a statement's fixed cost outweighs the parse."""
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """DuckDB's ``maximum_object_size``: the reader's buffer for one line; a file it cannot read in that (an error,
@@ -209,12 +206,9 @@ class Lander:
         source = SourceFile(path)
         file_index = len(self._files)
         self._files.append(str(path))
-        if (
-            source.size >= DUCKDB_READER_MIN_BYTES
-            and source.is_ndjson()
-            and _every_line_starts_an_object(source)
-            and self._stage_ndjson(source, file_index)
-        ):
+        # Small files too: DuckDB's statement costs milliseconds, while the Python path's first Arrow batch makes
+        # DuckDB import pandas, which costs a second or more.
+        if source.is_ndjson() and _every_line_starts_an_object(source) and self._stage_ndjson(source, file_index):
             if progress is not None:
                 progress(source.size, path)
             return source.size
