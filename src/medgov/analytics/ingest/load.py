@@ -21,7 +21,8 @@ from medgov.analytics.warehouse.connection import connect, run, scalar
 from medgov.analytics.warehouse.materialise import materialise
 
 DEFAULT_CHUNK_SIZE = 20_000
-"""Records merged per round trip: large enough to amortise the per-chunk lookup, small enough for tens of MB."""
+"""Records the Python readers hand to DuckDB per Arrow batch: large enough to amortise a statement, small enough
+for tens of MB. Files DuckDB reads itself are staged whole, in its buffer pool."""
 
 _PROGRESS_EVERY = 2_000
 
