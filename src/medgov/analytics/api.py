@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from medgov.analytics.contracts import LoadReport, WarehouseInfo
-from medgov.analytics.ingest.load import DEFAULT_CHUNK_SIZE, ProgressCallback
+from medgov.analytics.ingest.landing import ProgressCallback
+from medgov.analytics.ingest.load import DEFAULT_CHUNK_SIZE
 from medgov.analytics.ingest.load import ingest as _ingest
 from medgov.analytics.practitioner_contracts import AttendedEncounter as AttendedEncounter
 from medgov.analytics.practitioner_contracts import DepartmentFunnel as DepartmentFunnel

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -45,6 +46,14 @@ def synthea_entries() -> list[dict[str, Any]]:
         bundle = json.loads(path.read_text())
         resources.extend(entry["resource"] for entry in bundle["entry"])
     return resources
+
+
+@pytest.fixture(params=["duckdb-reader", "python-reader"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with NDJSON read by DuckDB (whatever the file's size) and by the Python readers."""
+    if request.param == "python-reader":
+        monkeypatch.setattr(landing, "_every_line_starts_an_object", lambda source: False)
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +148,7 @@ def test_loading_the_same_files_twice_leaves_the_tables_identical(tmp_path: Path
     assert second.totals.unchanged + second.totals.replaced == first.totals.read
 
 
-def test_a_newer_version_replaces_and_an_older_one_does_not(tmp_path: Path) -> None:
+def test_a_newer_version_replaces_and_an_older_one_does_not(tmp_path: Path, reader: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
 
     def export(name: str, version: str, last_updated: str, gender: str) -> Path:
@@ -167,7 +176,7 @@ def test_a_newer_version_replaces_and_an_older_one_does_not(tmp_path: Path) -> N
     assert rows(warehouse, "SELECT id, sex FROM patient") == [("p1", "female")]
 
 
-def test_versions_in_one_load_apply_in_order_and_the_newest_wins(tmp_path: Path) -> None:
+def test_versions_in_one_load_apply_in_order_and_the_newest_wins(tmp_path: Path, reader: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     versions = [
         {"resourceType": "Patient", "id": "p1", "meta": {"versionId": "2"}, "gender": "female"},
@@ -185,7 +194,7 @@ def test_versions_in_one_load_apply_in_order_and_the_newest_wins(tmp_path: Path)
     ]
 
 
-def test_bad_records_are_quarantined_and_the_good_ones_around_them_land(tmp_path: Path) -> None:
+def test_bad_records_are_quarantined_and_the_good_ones_around_them_land(tmp_path: Path, reader: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     lines = tmp_path / "Patient.ndjson"
     lines.write_text(
@@ -265,7 +274,7 @@ def test_bad_records_are_quarantined_and_the_good_ones_around_them_land(tmp_path
     ]
 
 
-def test_reloading_a_fixed_file_clears_its_quarantine(tmp_path: Path) -> None:
+def test_reloading_a_fixed_file_clears_its_quarantine(tmp_path: Path, reader: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     path = tmp_path / "Patient.ndjson"
     path.write_text('{"resourceType":"Patient","id":"p1"}\n{"resourceType":"Patient"}\n')
@@ -280,7 +289,9 @@ def test_reloading_a_fixed_file_clears_its_quarantine(tmp_path: Path) -> None:
     assert rows(warehouse, "SELECT id FROM raw_resource ORDER BY id") == [("p1",), ("p2",)]
 
 
-def test_a_failure_half_way_leaves_the_warehouse_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_half_way_leaves_the_warehouse_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     first = write_ndjson(tmp_path / "first.ndjson", [{"resourceType": "Patient", "id": f"a{i}"} for i in range(5)])
     api.ingest([first], warehouse)
@@ -293,24 +304,39 @@ def test_a_failure_half_way_leaves_the_warehouse_as_it_was(tmp_path: Path, monke
         + [{"resourceType": "Patient", "id": f"b{i}"} for i in range(5)]
         + [{"resourceType": "Patient"}],
     )
-    merges = 0
-    real_merge = landing.merge_resources
+    landed_before_failure: list[int] = []
 
-    def failing_merge(lander: landing.Lander, resources: list[Any]) -> None:
-        nonlocal merges
-        merges += 1
-        if merges == 3:
-            raise OSError("disk full (injected)")
-        real_merge(lander, resources)
+    def failing_quarantine(connection: duckdb.DuckDBPyConnection, load_id: int, files: Any) -> None:
+        landed_before_failure.append(connection.execute("SELECT count(*) FROM raw_resource").fetchall()[0][0])
+        raise OSError("disk full (injected)")
 
-    monkeypatch.setattr(landing, "merge_resources", failing_merge)
+    monkeypatch.setattr(landing, "land_quarantine", failing_quarantine)
 
     with pytest.raises(OSError, match="injected"):
         api.ingest([second], warehouse, chunk_size=3)
 
-    assert merges == 3
+    # The resources were merged (5 replaced, 5 added) when the failure came; none of it stays.
+    assert landed_before_failure == [10]
     assert snapshot(warehouse) == before
     assert rows(warehouse, "SELECT * FROM load_log") == log_before
+
+
+def test_the_same_content_is_unchanged_whatever_its_whitespace_or_form(tmp_path: Path, reader: str) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    resource = {"resourceType": "Patient", "id": "a", "gender": "female", "extension": [{"valueDecimal": 7.2}]}
+    compact = write_ndjson(tmp_path / "a.ndjson", [resource])
+    spaced = tmp_path / "b.ndjson"
+    spaced.write_text(json.dumps(resource, separators=(" , ", " : ")).replace("7.2", "7.20") + "\n")
+    pretty = tmp_path / "c.json"
+    pretty.write_text(json.dumps({"resourceType": "Bundle", "entry": [{"resource": resource}]}, indent=4))
+
+    reports = [api.ingest([path], warehouse) for path in (compact, spaced, pretty)]
+
+    assert [report.by_resource_type["Patient"] for report in reports] == [
+        ResourceTypeCounts(read=1, new=1),
+        ResourceTypeCounts(read=1, unchanged=1),
+        ResourceTypeCounts(read=1, unchanged=1),
+    ]
 
 
 def test_ecqm_test_case_resources_load(tmp_path: Path) -> None:
@@ -389,3 +415,171 @@ def test_a_table_built_from_another_definition_is_rebuilt(tmp_path: Path) -> Non
     load.ingest([HOSPITAL], warehouse, table_seconds=seconds)
 
     assert sorted(seconds) == ["procedure"]
+
+
+def awkward_lines() -> list[str]:
+    """NDJSON lines that test every check of the DuckDB reader: each must land, or not, as the Python readers do."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:b1", "resource": {"resourceType": "Patient", "id": "b1"}},
+            {
+                "fullUrl": "urn:uuid:b2",
+                "resource": {"resourceType": "Encounter", "subject": {"reference": "urn:uuid:b1"}},
+            },
+        ],
+    }
+    values: list[Any] = [
+        {"resourceType": "Patient", "id": "p1", "meta": {"versionId": "1", "lastUpdated": "2024-01-01T10:00:00+02:00"}},
+        {"resourceType": "Patient", "id": "p2", "name": [{"text": "Zo\u00eb \u00e9\u00e8 \\/ \u2603"}], "x": 7.2},
+        bundle,
+        {"resourceType": "Patinet", "id": "typo"},
+        {"resourceType": "Patient"},
+        {"resourceType": "Patient", "id": ""},
+        {"resourceType": "Patient", "id": 7},
+        {"resourceType": 7, "id": "x"},
+        {"id": "no-type"},
+        {"resourceType": "Patient", "id": "p3", "meta": None},
+        {"resourceType": "Patient", "id": "p4", "meta": "not an object"},
+        {"resourceType": "Patient", "id": "p5", "meta": {"versionId": 12}},
+        {"resourceType": "Patient", "id": "p6", "meta": {"lastUpdated": "2024-01-01T00:00:00"}},
+        {"resourceType": "Patient", "id": "p7", "meta": {"lastUpdated": "2024-01-01"}},
+        {"resourceType": "Patient", "id": "p8", "meta": {"lastUpdated": "yesterday"}},
+        {"resourceType": "Patient", "id": "p9", "meta": {"lastUpdated": "2024-02-30T00:00:00Z"}},
+        {"resourceType": "Patient", "id": "p10", "meta": {"lastUpdated": "2024-01-01T00:00:00.123456789Z"}},
+        {"resourceType": "Encounter", "id": "e1", "subject": {"reference": "urn:uuid:p1"}},
+        {"resourceType": "Encounter", "id": "e2", "class": {"system": "urn:medgov:class", "code": "IMP"}},
+        {"resourceType": "Encounter", "id": "e2", "class": {"system": "urn:medgov:class", "code": "EMER"}},
+        {"resourceType": "Patient", "id": "p1", "meta": {"versionId": "0", "lastUpdated": "2024-01-01T08:00:00Z"}},
+        {"resourceType": "Patient", "id": "p11", "meta": {"versionId": "2"}},
+        {"resourceType": "Patient", "id": "p11", "meta": {"versionId": "10"}},
+        {"resourceType": "Patient", "id": "p11", "meta": {"versionId": "9"}},
+    ]
+    lines = [json.dumps(value) for value in values]
+    return [*lines[:3], lines[3] + "\r", *lines[3:], "", "  "]
+
+
+def load_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[Path]) -> list[Any]:
+    """Each file loaded twice into its own warehouse, read by DuckDB and by the Python readers: what each holds,
+    and which files DuckDB's reader landed."""
+    outcomes = []
+    staged_by_duckdb: list[str] = []
+    stage_ndjson = landing.Lander._stage_ndjson
+
+    def recording_stage_ndjson(lander: landing.Lander, source: Any, file_index: int) -> bool:
+        staged = stage_ndjson(lander, source, file_index)
+        if staged:
+            staged_by_duckdb.append(source.path.name)
+        return staged
+
+    monkeypatch.setattr(landing.Lander, "_stage_ndjson", recording_stage_ndjson)
+    every_line_starts_an_object = landing._every_line_starts_an_object
+    for name, prescan in (("duckdb", every_line_starts_an_object), ("python", lambda source: False)):
+        monkeypatch.setattr(landing, "_every_line_starts_an_object", prescan)
+        warehouse = tmp_path / f"{name}.duckdb"
+        reports = [api.ingest(files, warehouse) for _ in range(2)]
+        outcomes.append(
+            (
+                [(dict(r.by_resource_type), r.quarantine_reasons, r.tables) for r in reports],
+                snapshot(warehouse),
+                sorted(set(staged_by_duckdb)),
+            )
+        )
+        staged_by_duckdb.clear()
+    return outcomes
+
+
+def test_the_duckdb_reader_lands_awkward_lines_as_the_python_readers_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "awkward.ndjson"
+    path.write_text("\n".join(awkward_lines()) + "\n")
+    gzipped = tmp_path / "awkward-copy.ndjson.gz"
+    gzipped.write_bytes(gzip.compress(path.read_bytes().replace(b'"p2"', b'"p2-copy"')))
+
+    by_duckdb, by_python = load_both_ways(tmp_path, monkeypatch, [path, gzipped])
+
+    assert by_duckdb[:2] == by_python[:2]
+    reports, tables, staged_by_duckdb = by_duckdb
+    assert staged_by_duckdb == ["awkward-copy.ndjson.gz", "awkward.ndjson"]
+    assert reports[0][0]["Patient"] == ResourceTypeCounts(
+        read=36, new=11, replaced=1, unchanged=9, stale=5, quarantined=10
+    )
+    assert reports[1][0]["Patient"] == ResourceTypeCounts(read=36, unchanged=20, stale=6, quarantined=10)
+    assert [row[1:4] for row in tables["quarantine"] if row[0] == str(path)] == [
+        (4, None, "Patinet"),
+        (5, None, "Patinet"),
+        (6, None, "Patient"),
+        (7, None, "Patient"),
+        (8, None, "Patient"),
+        (9, None, None),
+        (10, None, None),
+        (16, None, "Patient"),
+        (17, None, "Patient"),
+        (19, None, "Encounter"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        pytest.param("this is not JSON", "malformed_json", id="not-json"),
+        pytest.param('{"resourceType":"Patient","id":"nan","x":NaN}', "malformed_json", id="nan"),
+        pytest.param('{"resourceType":"Patient","id":"comma",}', "malformed_json", id="trailing-comma"),
+        pytest.param('{"resourceType":"Patient","id":"big","x":1e400}', "malformed_json", id="huge-number"),
+        pytest.param('{"resourceType":"Patient","id":"tab","x":"a\tb"}', "malformed_json", id="control-character"),
+        pytest.param('{"resourceType":"Patient","id":"two"} {"resourceType":"Patient","id":"values"}', "malformed_json", id="two-values"),
+        pytest.param('{"resourceType":"Patient",\n"id":"split"}', "malformed_json", id="value-over-two-lines"),
+        pytest.param("[1, 2]", "not_an_object", id="array"),
+        pytest.param("  ", None, id="blank-line"),
+    ],
+)  # fmt: skip
+def test_a_line_duckdb_reads_differently_sends_its_file_to_the_python_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_line: str, reason: str | None
+) -> None:
+    path = tmp_path / "Patient.ndjson"
+    path.write_text(
+        '{"resourceType":"Patient","id":"before"}\n\n' + bad_line + '\n{"resourceType":"Patient","id":"after"}'
+    )
+
+    by_duckdb, by_python = load_both_ways(tmp_path, monkeypatch, [path])
+
+    assert by_duckdb == by_python
+    reports, tables, staged_by_duckdb = by_duckdb
+    assert staged_by_duckdb == []
+    assert reports[0][0]["Patient"].new == 2
+    assert [(row[1], row[5]) for row in tables["quarantine"]][:1] == ([(3, reason)] if reason else [])
+
+
+def test_invalid_utf8_is_quarantined_by_its_line_whichever_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "Patient.ndjson"
+    path.write_bytes(
+        b'{"resourceType":"Patient","id":"before"}\n{"resourceType":"Patient","id":"\xff"}\n'
+        b'{"resourceType":"Patient","id":"after"}\n'
+    )
+
+    by_duckdb, by_python = load_both_ways(tmp_path, monkeypatch, [path])
+
+    assert by_duckdb == by_python
+    reports, tables, _ = by_duckdb
+    assert reports[0][1] == {"malformed_json": 1}
+    assert [(row[1], row[5]) for row in tables["quarantine"]] == [(2, "malformed_json")]
+
+
+def test_a_cut_gzip_file_keeps_its_lines_before_the_cut_whichever_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = "".join(json.dumps({"resourceType": "Patient", "id": f"p{i}"}) + "\n" for i in range(5000)).encode()
+    compressed = gzip.compress(lines)
+    path = tmp_path / "Patient.ndjson.gz"
+    path.write_bytes(compressed[: len(compressed) // 2])
+
+    by_duckdb, by_python = load_both_ways(tmp_path, monkeypatch, [path])
+
+    assert by_duckdb == by_python
+    reports, tables, _ = by_duckdb
+    assert reports[0][1] == {"truncated": 1}
+    assert reports[0][0]["Patient"].new == len(tables["raw_resource"]) > 0

@@ -215,19 +215,6 @@ def test_a_bundle_entry_without_a_resource_is_rejected(tmp_path: Path) -> None:
     assert isinstance(records[1], Resource)
 
 
-def test_same_content_hashes_the_same_whatever_the_whitespace(tmp_path: Path) -> None:
-    compact = write_ndjson(tmp_path / "a.ndjson", [patient("a", gender="female")])
-    pretty = tmp_path / "b.json"
-    pretty.write_text(json.dumps(patient("a", gender="female"), indent=4))
-
-    (first,) = read(compact)
-    (second,) = read(pretty)
-
-    assert isinstance(first, Resource)
-    assert isinstance(second, Resource)
-    assert first.content_hash == second.content_hash
-
-
 def test_discover_takes_fhir_files_from_folders_and_named_files_as_given(tmp_path: Path) -> None:
     (tmp_path / "cases" / "one").mkdir(parents=True)
     for name in ("cases/one/Patient-1.json", "cases/one/README.txt", "cases/b.ndjson.gz", "cases/a.ndjson"):

@@ -1,28 +1,54 @@
-"""Landing resources raw in the warehouse, one chunk at a time, idempotently; quarantining what cannot land.
+"""Landing resources raw in the warehouse, idempotently; quarantining what cannot land.
 
-``raw_resource`` holds one row per (resource_type, id): the newest version seen. Each chunk is merged with one
-lookup of the stored versions of its keys, one delete of the rows it supersedes and one insert, all as Arrow
-batches, so the per-record work in Python is only the comparison of versions.
+``raw_resource`` holds one row per (resource_type, id): the newest version seen. A load lands in two steps.
 
-Within a load the records of one resource are taken in the order they are read, as if applied one by one: a
-record newer than the current version replaces it, an older one is ``stale`` and leaves it, and one whose
-metadata cannot tell it apart (same ``meta.lastUpdated``/``meta.versionId``, or none) is ``unchanged`` when its
-content is identical and otherwise replaces it, because the later export is the better guess at the truth.
+Staging, before the load's transaction, into temporary tables of the connection (so a file that cannot be read
+changes nothing the warehouse holds): every record read goes to ``staged_resource`` with its place in the load
+(file, line, Bundle entry), identity, version metadata, content hash and JSON, and every record that cannot land
+to ``staged_rejected``. An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB
+itself: one ``read_ndjson_objects`` statement per file, numbered ``WITH ORDINALITY`` (which skips blank lines,
+hence the first condition, checked by a byte scan), computing the columns in SQL. Only what those checks cannot
+vouch for goes back to the Python readers: a line that is valid JSON but not a plain resource (a Bundle, a missing
+or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by its line;
+a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors`` returns it
+as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that breaks, is
+read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give it. JSON
+documents take the Python readers directly.
+
+Merging, inside the load's transaction, set-based: a resource whose key occurs once in the load is compared with
+the stored version in one join; the keys that occur more than once (rare: one export seldom repeats a resource)
+are replayed in load order in Python from their version metadata alone. Then one delete of the superseded rows
+and one insert of the winners.
+
+Records of one resource are taken in the order they are read, as if applied one by one: a record newer than the
+current version replaces it, an older one is ``stale`` and leaves it, and one whose metadata cannot tell it
+apart (same ``meta.lastUpdated``/``meta.versionId``, or none) is ``unchanged`` when its content is identical and
+otherwise replaces it, because the later export is the better guess at the truth.
+
+The content hash is the MD5 of the resource as stored: DuckDB's compact serialisation of the parsed JSON, which
+both paths produce, so whitespace and the way a resource arrived do not change it.
+
+Memory: Python holds at most ``chunk_size`` records and one line or document at a time (as before); the staged
+tables live in DuckDB's buffer pool, which ``memory_limit`` caps and which spills to the warehouse's temporary
+directory beyond it, so a load larger than memory needs disk, not RAM.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa
 
 from medgov.analytics.contracts import UNKNOWN_RESOURCE_TYPE, ResourceTypeCounts
-from medgov.analytics.ingest.fhir import compare_versions
-from medgov.analytics.ingest.readers import Rejected, Resource
-from medgov.analytics.warehouse.connection import run
+from medgov.analytics.ingest.fhir import RESOURCE_TYPES, compare_versions
+from medgov.analytics.ingest.readers import Rejected, Resource, SourceFile, records_from_json
+from medgov.analytics.warehouse.connection import run, scalar
 
 NEW = "new"
 REPLACED = "replaced"
@@ -30,72 +56,263 @@ UNCHANGED = "unchanged"
 STALE = "stale"
 QUARANTINED = "quarantined"
 
+MAX_LINE_BYTES = 64 * 1024 * 1024
+"""DuckDB's ``maximum_object_size``: the reader's buffer for one line; a file it cannot read in that (an error,
+or a NULL row) is read by the Python readers instead."""
 
-@dataclass(slots=True)
-class _Version:
-    last_updated: datetime | None
-    version_id: str | None
-    content_hash: str
+ProgressCallback = Callable[[int, Path], None]
+"""Called with the number of on-disk bytes just consumed and the file being read."""
+
+# How a staged NDJSON line is landed: in SQL as it is, by the Python readers from its parsed JSON, or (the
+# whole file) by the Python readers from the file.
+_ROUTE_SQL = 0
+_ROUTE_HAND_BACK = 1
+_ROUTE_REREAD_FILE = 2
+
+# A line DuckDB parses but RFC 8259 (and so the Python readers) rejects: NaN or Infinity, a trailing comma, an
+# exponent beyond a double. Matches inside strings only send a file to the slower, exact path.
+_LENIENT_JSON = r"(?i)[:,\[]\s*[+-]?(nan|inf|infinity)\s*[,\]}]|,\s*[\]}]|[0-9.][eE][+-]?[0-9]{3}"
+
+# meta.lastUpdated as FHIR writes an instant, in the range DuckDB and Python convert alike; any other form is
+# parsed (or rejected) by the Python readers.
+_PLAIN_INSTANT = r"[12][0-9]{3}-[01][0-9]-[0-3][0-9]T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+
+# DuckDB's reader numbers the lines it returns, and skips blank ones; a file is given to it only when every line
+# starts a JSON object (trailing whitespace aside), so that its numbers are the file's line numbers.
+_LINE_NOT_AN_OBJECT = re.compile(rb"\n[^{]")
+_PRESCAN_BYTES = 16 * 1024 * 1024
+
+_STAGED_RESOURCE_DDL = """
+CREATE OR REPLACE TEMP TABLE staged_resource (
+    file_index INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_line BIGINT,
+    source_entry BIGINT,
+    entry_order BIGINT NOT NULL,
+    resource_type VARCHAR,
+    id VARCHAR,
+    version_id VARCHAR,
+    last_updated TIMESTAMP,
+    content_hash VARCHAR,
+    resource JSON,
+    route TINYINT NOT NULL
+)
+"""
+
+_STAGED_REJECTED_DDL = """
+CREATE OR REPLACE TEMP TABLE staged_rejected (
+    source_file VARCHAR NOT NULL,
+    source_line BIGINT,
+    source_entry BIGINT,
+    resource_type VARCHAR,
+    resource_id VARCHAR,
+    reason VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL,
+    raw_text VARCHAR NOT NULL
+)
+"""
+
+# The order of two versions, as fhir.compare_versions: 1 newer, -1 older, 0 when the metadata cannot tell.
+_VERSION_ORDER_MACRO = """
+CREATE OR REPLACE TEMP MACRO fhir_version_order(last_updated, version_id, other_last_updated, other_version_id) AS
+CASE
+    WHEN last_updated IS NOT NULL AND other_last_updated IS NOT NULL AND last_updated <> other_last_updated
+        THEN CASE WHEN last_updated > other_last_updated THEN 1 ELSE -1 END
+    WHEN version_id IS NOT NULL AND other_version_id IS NOT NULL AND version_id <> other_version_id
+        THEN CASE
+            WHEN regexp_full_match(version_id, '[0-9]+') AND regexp_full_match(other_version_id, '[0-9]+')
+                THEN CASE
+                    WHEN length(ltrim(version_id, '0')) <> length(ltrim(other_version_id, '0'))
+                        THEN CASE WHEN length(ltrim(version_id, '0')) > length(ltrim(other_version_id, '0')) THEN 1 ELSE -1 END
+                    ELSE CASE WHEN ltrim(version_id, '0') > ltrim(other_version_id, '0') THEN 1 ELSE -1 END
+                END
+            ELSE CASE WHEN version_id > other_version_id THEN 1 ELSE -1 END
+        END
+    ELSE 0
+END
+"""
+
+
+def _stage_ndjson_sql() -> str:
+    # Members of each line, parsed once: the whole value (compact), resourceType, id, meta, versionId, lastUpdated.
+    plain_types = ", ".join(f"'{name}'" for name in sorted(RESOURCE_TYPES - {"Bundle"}))
+    plain_resource = f"""
+        starts_with(member[1], '{{')
+        AND starts_with(member[2], '"') AND member[2]->>'$' IN ({plain_types})
+        AND starts_with(member[3], '"') AND member[3] <> '""'
+        AND (member[4] IS NULL OR starts_with(member[4], '{{'))
+        AND (member[5] IS NULL OR starts_with(member[5], '"'))
+        AND (member[6] IS NULL OR (
+            starts_with(member[6], '"')
+            AND regexp_full_match(member[6]->>'$', '{_PLAIN_INSTANT}')
+            AND TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ) IS NOT NULL
+        ))
+        AND NOT contains(member[1], '"reference":"urn:')
+    """
+    return f"""
+    INSERT INTO staged_resource
+    SELECT
+        $file_index, $source_file, line_number, NULL, -1,
+        member[2]->>'$', member[3]->>'$', member[5]->>'$',
+        -- The session is UTC (connection.connect), so this is the instant's UTC wall time.
+        TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ)::TIMESTAMP,
+        md5(member[1]), member[1],
+        CASE
+            WHEN member IS NULL OR regexp_matches(line, '{_LENIENT_JSON}') THEN {_ROUTE_REREAD_FILE}
+            WHEN {plain_resource} THEN {_ROUTE_SQL}
+            ELSE {_ROUTE_HAND_BACK}
+        END
+    FROM (
+        SELECT
+            ordinality AS line_number,
+            json AS line,
+            json_extract(json, ['$', '$.resourceType', '$.id', '$.meta', '$.meta.versionId', '$.meta.lastUpdated'])
+                AS member
+        FROM read_ndjson_objects(
+            $path, format = 'newline_delimited', ignore_errors = true, compression = $compression,
+            maximum_object_size = {MAX_LINE_BYTES}
+        ) WITH ORDINALITY
+    )
+    """
 
 
 class Lander:
-    """Buffers records and merges them into ``raw_resource``/``quarantine`` ``chunk_size`` records at a time.
+    """Stages files (:meth:`stage`), then merges them into ``raw_resource``/``quarantine`` (:meth:`land`).
 
-    The caller owns the transaction; the lander only issues statements inside it.
+    Staging runs outside any transaction and touches only the connection's temporary tables; the caller runs
+    :meth:`land` inside its transaction and calls :meth:`close` at the end, whatever happened.
     """
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, *, load_id: int, chunk_size: int) -> None:
+    def __init__(self, connection: duckdb.DuckDBPyConnection, *, chunk_size: int) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk size must be at least 1, not {chunk_size}")
         self.connection = connection
-        self.load_id = load_id
         self.chunk_size = chunk_size
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
-        self._resources: list[tuple[Resource, str]] = []
+        self._resources: list[tuple[Resource, int, str]] = []
         self._rejected: list[tuple[Rejected, str]] = []
         self._files: list[str] = []
+        for statement in (_STAGED_RESOURCE_DDL, _STAGED_REJECTED_DDL, _VERSION_ORDER_MACRO):
+            run(connection, statement)
 
-    def begin_file(self, source_file: str) -> None:
-        self._files.append(source_file)
+    def close(self) -> None:
+        for table in ("staged_resource", "staged_rejected", "staged_key_repeat", "staged_outcome", "staged_hand_back"):
+            run(self.connection, f"DROP TABLE IF EXISTS temp.{table}")
+        run(self.connection, "DROP MACRO IF EXISTS temp.fhir_version_order")
 
-    def add(self, record: Resource | Rejected, source_file: str) -> None:
-        if isinstance(record, Resource):
-            self._resources.append((record, source_file))
-        else:
-            self._rejected.append((record, source_file))
-        if len(self._resources) + len(self._rejected) >= self.chunk_size:
-            self.flush()
+    def stage(self, path: Path, progress: ProgressCallback | None = None, progress_every: int = 2_000) -> int:
+        """Stage one file's records; returns its size in bytes."""
+        source = SourceFile(path)
+        file_index = len(self._files)
+        self._files.append(str(path))
+        # Small files too: DuckDB's statement costs milliseconds, while the Python path's first Arrow batch makes
+        # DuckDB import pandas, which costs a second or more.
+        if source.is_ndjson() and _every_line_starts_an_object(source) and self._stage_ndjson(source, file_index):
+            if progress is not None:
+                progress(source.size, path)
+            return source.size
+        reported = 0
+        for count, record in enumerate(source.records(), start=1):
+            self._add(record, file_index, str(path))
+            if progress is not None and count % progress_every == 0:
+                position = source.bytes_read
+                progress(position - reported, path)
+                reported = position
+        self._flush()
+        if progress is not None:
+            progress(source.size - reported, path)
+        return source.size
 
-    def flush(self) -> None:
-        if self._resources:
-            merge_resources(self, self._resources)
-            self._resources = []
-        if self._rejected:
-            self._quarantine(self._rejected)
-            self._rejected = []
-
-    def finish(self) -> None:
-        """Flush, then drop older quarantine rows of the files read: the quarantine says what is wrong with
-        each file as last loaded, so a fixed file reloaded leaves none behind and a reload adds no repeats."""
-        self.flush()
-        if not self._files:
-            return
-        self.connection.register("loaded_files", pa.table({"source_file": pa.array(self._files, pa.string())}))
+    def _stage_ndjson(self, source: SourceFile, file_index: int) -> bool:
+        """Stage an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers."""
+        source_file = str(source.path)
         try:
             run(
                 self.connection,
-                """
-                DELETE FROM quarantine
-                WHERE load_id <> ? AND source_file IN (SELECT source_file FROM loaded_files)
-                """,
-                [self.load_id],
+                _STAGE_NDJSON_SQL,
+                {
+                    "file_index": file_index,
+                    "source_file": source_file,
+                    "path": source_file,
+                    "compression": "gzip" if source.compressed else "none",
+                },
             )
-        finally:
-            self.connection.unregister("loaded_files")
+        except duckdb.Error:
+            # Outside a transaction a failed INSERT leaves nothing behind (the file changed since the scan, say);
+            # the Python readers read what they can and quarantine the rest with its place.
+            return False
+        routes = dict(
+            self.connection.execute(
+                "SELECT route, count(*) FROM staged_resource WHERE file_index = ? AND route <> ? GROUP BY route",
+                [file_index, _ROUTE_SQL],
+            ).fetchall()
+        )
+        if routes.get(_ROUTE_REREAD_FILE):
+            run(self.connection, "DELETE FROM staged_resource WHERE file_index = ?", [file_index])
+            return False
+        if routes.get(_ROUTE_HAND_BACK):
+            self._hand_back(file_index, source_file)
+        return True
+
+    def _hand_back(self, file_index: int, source_file: str) -> None:
+        """Land the lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed JSON."""
+        run(
+            self.connection,
+            f"""
+            CREATE OR REPLACE TEMP TABLE staged_hand_back AS
+            SELECT source_line, resource::VARCHAR AS resource FROM staged_resource
+            WHERE file_index = $file_index AND route = {_ROUTE_HAND_BACK}
+            ORDER BY source_line
+            """,
+            {"file_index": file_index},
+        )
+        run(
+            self.connection,
+            f"DELETE FROM staged_resource WHERE file_index = ? AND route = {_ROUTE_HAND_BACK}",
+            [file_index],
+        )
+        total = int(scalar(self.connection, "SELECT count(*) FROM staged_hand_back"))
+        for start in range(0, total, self.chunk_size):
+            lines = self.connection.execute(
+                "SELECT source_line, resource FROM staged_hand_back WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+                [start, start + self.chunk_size],
+            ).fetchall()
+            for source_line, text in lines:
+                for record in records_from_json(text, source_line=source_line):
+                    self._add(record, file_index, source_file)
+        self._flush()
+        run(self.connection, "DROP TABLE staged_hand_back")
+
+    def _add(self, record: Resource | Rejected, file_index: int, source_file: str) -> None:
+        if isinstance(record, Resource):
+            self._resources.append((record, file_index, source_file))
+        else:
+            self._rejected.append((record, source_file))
+        if len(self._resources) + len(self._rejected) >= self.chunk_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._resources:
+            _stage_resources(self.connection, self._resources)
+            self._resources = []
+        if self._rejected:
+            _stage_rejected(self.connection, self._rejected)
+            self._rejected = []
+
+    def land(self, load_id: int) -> None:
+        """Merge the staged records into ``raw_resource``, quarantine the rejected ones, and drop older quarantine
+        rows of the files read: the quarantine says what is wrong with each file as last loaded, so a fixed file
+        reloaded leaves none behind and a reload adds no repeats. Runs in the caller's transaction."""
+        self._flush()
+        self.outcomes.update(merge_resources(self.connection, load_id))
+        rejected = land_quarantine(self.connection, load_id, self._files)
+        for (resource_type, reason), count in rejected.items():
+            self.outcomes[(resource_type or UNKNOWN_RESOURCE_TYPE, QUARANTINED)] += count
+            self.reasons[reason] += count
 
     def changed_resource_types(self) -> set[str]:
-        """The resource types with a row of ``raw_resource`` added or replaced so far."""
+        """The resource types with a row of ``raw_resource`` added or replaced."""
         return {
             resource_type for (resource_type, outcome), count in self.outcomes.items() if outcome in (NEW, REPLACED)
         }
@@ -116,143 +333,226 @@ class Lander:
             for resource_type, outcomes in sorted(by_type.items())
         }
 
-    def _quarantine(self, rejected: list[tuple[Rejected, str]]) -> None:
-        batch = pa.table(
-            {
-                "source_file": pa.array([source for _, source in rejected], pa.string()),
-                "source_line": pa.array([record.source_line for record, _ in rejected], pa.int64()),
-                "source_entry": pa.array([record.source_entry for record, _ in rejected], pa.int64()),
-                "resource_type": pa.array([record.resource_type for record, _ in rejected], pa.string()),
-                "resource_id": pa.array([record.resource_id for record, _ in rejected], pa.string()),
-                "reason": pa.array([str(record.reason) for record, _ in rejected], pa.string()),
-                "detail": pa.array([record.detail for record, _ in rejected], pa.string()),
-                "raw_text": pa.array([record.raw_text for record, _ in rejected], pa.string()),
-            }
-        )
-        self.connection.register("quarantine_batch", batch)
-        try:
-            run(
-                self.connection,
-                "INSERT INTO quarantine SELECT *, ? FROM quarantine_batch",
-                [self.load_id],
-            )
-        finally:
-            self.connection.unregister("quarantine_batch")
-        for record, _ in rejected:
-            self.outcomes[(record.resource_type or UNKNOWN_RESOURCE_TYPE, QUARANTINED)] += 1
-            self.reasons[str(record.reason)] += 1
+
+_STAGE_NDJSON_SQL = _stage_ndjson_sql()
 
 
-def merge_resources(lander: Lander, resources: list[tuple[Resource, str]]) -> None:
-    """Merge one chunk into ``raw_resource``: classify each record against the current version, write winners."""
-    connection = lander.connection
-    stored = _stored_versions(connection, resources)
-    current: dict[tuple[str, str], _Version] = dict(stored)
-    winners: dict[tuple[str, str], tuple[Resource, str]] = {}
-    for resource, source_file in resources:
-        key = (resource.resource_type, resource.id)
-        version = current.get(key)
-        if version is None:
-            outcome = NEW
-        else:
-            order = compare_versions(
-                resource.last_updated, resource.version_id, version.last_updated, version.version_id
-            )
-            if order > 0:
-                outcome = REPLACED
-            elif order < 0:
-                outcome = STALE
-            elif resource.content_hash == version.content_hash:
-                outcome = UNCHANGED
-            else:
-                outcome = REPLACED
-        lander.outcomes[(resource.resource_type, outcome)] += 1
-        if outcome in (NEW, REPLACED):
-            current[key] = _Version(resource.last_updated, resource.version_id, resource.content_hash)
-            winners[key] = (resource, source_file)
-
-    superseded = [key for key in winners if key in stored]
-    if superseded:
-        keys = pa.table(
-            {
-                "resource_type": pa.array([key[0] for key in superseded], pa.string()),
-                "id": pa.array([key[1] for key in superseded], pa.string()),
-            }
-        )
-        connection.register("superseded_keys", keys)
-        try:
-            run(
-                connection,
-                """
-                DELETE FROM raw_resource
-                USING superseded_keys AS k
-                WHERE raw_resource.resource_type = k.resource_type AND raw_resource.id = k.id
-                """,
-            )
-        finally:
-            connection.unregister("superseded_keys")
-    if winners:
-        _insert(connection, list(winners.values()), lander.load_id)
-
-
-def _stored_versions(
-    connection: duckdb.DuckDBPyConnection, resources: list[tuple[Resource, str]]
-) -> dict[tuple[str, str], _Version]:
-    unique = {(resource.resource_type, resource.id) for resource, _ in resources}
-    keys = pa.table(
-        {
-            "resource_type": pa.array([key[0] for key in unique], pa.string()),
-            "id": pa.array([key[1] for key in unique], pa.string()),
-        }
-    )
-    connection.register("chunk_keys", keys)
+def _every_line_starts_an_object(source: SourceFile) -> bool:
+    """Whether every line of the file starts with ``{``, whitespace at its end aside: no blank line, nothing but
+    objects. A scan of the bytes (decompressed when gzip), much cheaper than parsing them; False also for a file
+    that cannot be read to its end, which the Python readers then read as far as they can."""
     try:
-        rows = connection.execute(
-            """
-            SELECT r.resource_type, r.id, r.last_updated, r.version_id, r.content_hash
-            FROM raw_resource AS r
-            JOIN chunk_keys AS k ON r.resource_type = k.resource_type AND r.id = k.id
-            """
-        ).fetchall()
-    finally:
-        connection.unregister("chunk_keys")
-    return {
-        (resource_type, resource_id): _Version(
-            last_updated.replace(tzinfo=UTC) if last_updated is not None else None, version_id, content_hash
-        )
-        for resource_type, resource_id, last_updated, version_id, content_hash in rows
-    }
+        with source.open_stream() as stream:
+            return _lines_start_objects(stream)
+    except (EOFError, OSError, zlib.error):
+        return False
 
 
-def _insert(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Resource, str]], load_id: int) -> None:
+def _lines_start_objects(stream: IO[bytes]) -> bool:
+    previous = b"\n"  # the first line is checked like every other
+    only_whitespace_may_follow = False
+    while chunk := stream.read(_PRESCAN_BYTES):
+        if only_whitespace_may_follow:
+            if chunk.strip():
+                return False
+            continue
+        data = previous + chunk
+        match = _LINE_NOT_AN_OBJECT.search(data)
+        if match is not None:
+            if data[match.start() :].strip():
+                return False
+            only_whitespace_may_follow = True
+        previous = chunk[-1:]
+    return True
+
+
+def _stage_resources(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Resource, int, str]]) -> None:
     batch = pa.table(
         {
-            "resource_type": pa.array([r.resource_type for r, _ in rows], pa.string()),
-            "id": pa.array([r.id for r, _ in rows], pa.string()),
-            "version_id": pa.array([r.version_id for r, _ in rows], pa.string()),
-            # Stored as naive UTC: the warehouse's TIMESTAMP columns are UTC by contract.
+            "file_index": pa.array([file_index for _, file_index, _ in rows], pa.int32()),
+            "source_file": pa.array([source for _, _, source in rows], pa.string()),
+            "source_line": pa.array([r.source_line for r, _, _ in rows], pa.int64()),
+            "source_entry": pa.array([r.source_entry for r, _, _ in rows], pa.int64()),
+            "resource_type": pa.array([r.resource_type for r, _, _ in rows], pa.string()),
+            "id": pa.array([r.id for r, _, _ in rows], pa.string()),
+            "version_id": pa.array([r.version_id for r, _, _ in rows], pa.string()),
+            # Naive UTC: the warehouse's TIMESTAMP columns are UTC by contract.
             "last_updated": pa.array(
-                [r.last_updated.replace(tzinfo=None) if r.last_updated else None for r, _ in rows],
+                [r.last_updated.replace(tzinfo=None) if r.last_updated else None for r, _, _ in rows],
                 pa.timestamp("us"),
             ),
-            "content_hash": pa.array([r.content_hash for r, _ in rows], pa.string()),
-            "resource": pa.array([r.body for r, _ in rows], pa.binary()).cast(pa.string()),
-            "source_file": pa.array([source for _, source in rows], pa.string()),
-            "source_line": pa.array([r.source_line for r, _ in rows], pa.int64()),
-            "source_entry": pa.array([r.source_entry for r, _ in rows], pa.int64()),
+            "body": pa.array([r.body for r, _, _ in rows], pa.binary()).cast(pa.string()),
         }
     )
     connection.register("resource_batch", batch)
     try:
+        # json_extract(body, '$') stores the same compact form the NDJSON path stores, so the hash agrees.
         run(
             connection,
-            """
-            INSERT INTO raw_resource
-            SELECT resource_type, id, version_id, last_updated, content_hash, resource::JSON,
-                   source_file, source_line, source_entry, ?
-            FROM resource_batch
+            f"""
+            INSERT INTO staged_resource
+            SELECT file_index, source_file, source_line, source_entry, coalesce(source_entry, -1),
+                   resource_type, id, version_id, last_updated, md5(resource), resource, {_ROUTE_SQL}
+            FROM (SELECT *, json_extract(body, '$') AS resource FROM resource_batch)
             """,
-            [load_id],
         )
     finally:
         connection.unregister("resource_batch")
+
+
+def _stage_rejected(connection: duckdb.DuckDBPyConnection, rejected: list[tuple[Rejected, str]]) -> None:
+    batch = pa.table(
+        {
+            "source_file": pa.array([source for _, source in rejected], pa.string()),
+            "source_line": pa.array([record.source_line for record, _ in rejected], pa.int64()),
+            "source_entry": pa.array([record.source_entry for record, _ in rejected], pa.int64()),
+            "resource_type": pa.array([record.resource_type for record, _ in rejected], pa.string()),
+            "resource_id": pa.array([record.resource_id for record, _ in rejected], pa.string()),
+            "reason": pa.array([str(record.reason) for record, _ in rejected], pa.string()),
+            "detail": pa.array([record.detail for record, _ in rejected], pa.string()),
+            "raw_text": pa.array([record.raw_text for record, _ in rejected], pa.string()),
+        }
+    )
+    connection.register("rejected_batch", batch)
+    try:
+        run(connection, "INSERT INTO staged_rejected SELECT * FROM rejected_batch")
+    finally:
+        connection.unregister("rejected_batch")
+
+
+def merge_resources(connection: duckdb.DuckDBPyConnection, load_id: int) -> Counter[tuple[str, str]]:
+    """Merge ``staged_resource`` into ``raw_resource``; returns how many records of each resource type had each
+    outcome."""
+    run(
+        connection,
+        """
+        CREATE OR REPLACE TEMP TABLE staged_key_repeat AS
+        SELECT resource_type, id FROM staged_resource GROUP BY resource_type, id HAVING count(*) > 1
+        """,
+    )
+    run(
+        connection,
+        f"""
+        CREATE OR REPLACE TEMP TABLE staged_outcome AS
+        SELECT file_index, source_line, entry_order, resource_type, id, outcome, outcome IN ('{NEW}', '{REPLACED}') AS winner, stored
+        FROM (
+            SELECT
+                s.file_index, s.source_line, s.entry_order, s.resource_type, s.id,
+                CASE
+                    WHEN r.id IS NULL THEN '{NEW}'
+                    WHEN fhir_version_order(s.last_updated, s.version_id, r.last_updated, r.version_id) > 0 THEN '{REPLACED}'
+                    WHEN fhir_version_order(s.last_updated, s.version_id, r.last_updated, r.version_id) < 0 THEN '{STALE}'
+                    WHEN s.content_hash = r.content_hash THEN '{UNCHANGED}'
+                    ELSE '{REPLACED}'
+                END AS outcome,
+                r.id IS NOT NULL AS stored
+            FROM staged_resource AS s
+            ANTI JOIN staged_key_repeat AS k ON k.resource_type = s.resource_type AND k.id = s.id
+            LEFT JOIN raw_resource AS r ON r.resource_type = s.resource_type AND r.id = s.id
+        )
+        """,
+    )
+    _replay_repeated_keys(connection)
+    run(
+        connection,
+        """
+        DELETE FROM raw_resource
+        USING staged_outcome AS o
+        WHERE o.winner AND o.stored AND raw_resource.resource_type = o.resource_type AND raw_resource.id = o.id
+        """,
+    )
+    run(
+        connection,
+        """
+        INSERT INTO raw_resource
+        SELECT s.resource_type, s.id, s.version_id, s.last_updated, s.content_hash, s.resource,
+               s.source_file, s.source_line, s.source_entry, ?
+        FROM staged_resource AS s
+        -- The records that do not win are few in a first load, and this join builds its table from them.
+        ANTI JOIN (SELECT * FROM staged_outcome WHERE NOT winner) AS o
+            ON o.file_index = s.file_index AND o.source_line = s.source_line
+            AND o.entry_order = s.entry_order
+        """,
+        [load_id],
+    )
+    rows = connection.execute("SELECT resource_type, outcome, count(*) FROM staged_outcome GROUP BY ALL").fetchall()
+    return Counter({(resource_type, outcome): int(count) for resource_type, outcome, count in rows})
+
+
+def _replay_repeated_keys(connection: duckdb.DuckDBPyConnection) -> None:
+    """Apply the records of each key that occurs more than once in the load one by one, in load order."""
+    rows = connection.execute(
+        """
+        SELECT s.file_index, s.source_line, s.entry_order, s.resource_type, s.id,
+               s.last_updated, s.version_id, s.content_hash,
+               r.last_updated, r.version_id, r.content_hash, r.id IS NOT NULL
+        FROM staged_resource AS s
+        SEMI JOIN staged_key_repeat AS k ON k.resource_type = s.resource_type AND k.id = s.id
+        LEFT JOIN raw_resource AS r ON r.resource_type = s.resource_type AND r.id = s.id
+        ORDER BY s.resource_type, s.id, s.file_index, s.source_line, s.entry_order
+        """
+    ).fetchall()
+    if not rows:
+        return
+    decided: list[tuple[Any, ...]] = []
+    winner_of_key: dict[tuple[str, str], int] = {}
+    current: tuple[Any, ...] | None = None
+    key: tuple[str, str] | None = None
+    for row in rows:
+        file_index, source_line, entry_order, resource_type, resource_id = row[:5]
+        version, stored, exists = tuple(row[5:8]), tuple(row[8:11]), bool(row[11])
+        if (resource_type, resource_id) != key:
+            key = (resource_type, resource_id)
+            current = stored if exists else None
+        outcome = _outcome(version, current)
+        if outcome in (NEW, REPLACED):
+            current = version
+            winner_of_key[key] = len(decided)
+        decided.append((file_index, source_line, entry_order, resource_type, resource_id, outcome, exists))
+    winners = set(winner_of_key.values())
+    columns = list(zip(*decided, strict=True))
+    batch = pa.table(
+        {
+            "file_index": pa.array(columns[0], pa.int32()),
+            "source_line": pa.array(columns[1], pa.int64()),
+            "entry_order": pa.array(columns[2], pa.int64()),
+            "resource_type": pa.array(columns[3], pa.string()),
+            "id": pa.array(columns[4], pa.string()),
+            "outcome": pa.array(columns[5], pa.string()),
+            "winner": pa.array([index in winners for index in range(len(decided))], pa.bool_()),
+            "stored": pa.array(columns[6], pa.bool_()),
+        }
+    )
+    connection.register("repeated_outcome", batch)
+    try:
+        run(connection, "INSERT INTO staged_outcome SELECT * FROM repeated_outcome")
+    finally:
+        connection.unregister("repeated_outcome")
+
+
+def _outcome(version: tuple[Any, ...], current: tuple[Any, ...] | None) -> str:
+    if current is None:
+        return NEW
+    last_updated, version_id, content_hash = version
+    order = compare_versions(last_updated, version_id, current[0], current[1])
+    if order > 0:
+        return REPLACED
+    if order < 0:
+        return STALE
+    return UNCHANGED if content_hash == current[2] else REPLACED
+
+
+def land_quarantine(
+    connection: duckdb.DuckDBPyConnection, load_id: int, files: Sequence[str]
+) -> Counter[tuple[str | None, str]]:
+    """Move ``staged_rejected`` into ``quarantine`` and drop the earlier quarantine rows of ``files``; returns how
+    many records of each resource type (None when unknown) were rejected for each reason."""
+    run(connection, "INSERT INTO quarantine SELECT *, ? FROM staged_rejected", [load_id])
+    if files:
+        run(
+            connection,
+            "DELETE FROM quarantine WHERE load_id <> ? AND source_file IN (SELECT unnest(?::VARCHAR[]))",
+            [load_id, list(files)],
+        )
+    rows = connection.execute("SELECT resource_type, reason, count(*) FROM staged_rejected GROUP BY ALL").fetchall()
+    return Counter({(resource_type, reason): int(count) for resource_type, reason, count in rows})

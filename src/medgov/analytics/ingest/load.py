@@ -7,7 +7,7 @@ exactly as it was before the load: no half-landed chunk, no tables out of step w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,16 +15,14 @@ import duckdb
 import orjson
 
 from medgov.analytics.contracts import LoadReport
-from medgov.analytics.ingest.landing import Lander
-from medgov.analytics.ingest.readers import SourceFile, discover
+from medgov.analytics.ingest.landing import Lander, ProgressCallback
+from medgov.analytics.ingest.readers import discover
 from medgov.analytics.warehouse.connection import connect, run, scalar
 from medgov.analytics.warehouse.materialise import materialise
 
 DEFAULT_CHUNK_SIZE = 20_000
-"""Records merged per round trip: large enough to amortise the per-chunk lookup, small enough for tens of MB."""
-
-ProgressCallback = Callable[[int, Path], None]
-"""Called with the number of on-disk bytes just consumed and the file being read."""
+"""Records the Python readers hand to DuckDB per Arrow batch: large enough to amortise a statement, small enough
+for tens of MB. Files DuckDB reads itself are staged whole, in its buffer pool."""
 
 _PROGRESS_EVERY = 2_000
 
@@ -55,46 +53,42 @@ def ingest_into(
     table_seconds: dict[str, float] | None = None,
 ) -> LoadReport:
     """Land ``files`` raw, rebuild the canonical tables that can have changed and append to ``load_log``, as one
-    transaction. ``table_seconds``, when given, receives the seconds each rebuilt table took."""
+    transaction. ``table_seconds``, when given, receives the seconds each rebuilt table took.
+
+    The files are staged first, in temporary tables outside the transaction (see :mod:`landing`), so that a file
+    DuckDB's reader rejects can be read again by the Python readers; the warehouse changes only in the
+    transaction that follows."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    total_bytes = 0
-    run(connection, "BEGIN TRANSACTION")
+    lander = Lander(connection, chunk_size=chunk_size)
     try:
-        load_id = int(scalar(connection, "SELECT coalesce(max(load_id), 0) + 1 FROM load_log"))
-        lander = Lander(connection, load_id=int(load_id), chunk_size=chunk_size)
-        for path in files:
-            source = SourceFile(path)
-            total_bytes += source.size
-            lander.begin_file(str(path))
-            reported = 0
-            for count, record in enumerate(source.records(), start=1):
-                lander.add(record, str(path))
-                if progress is not None and count % _PROGRESS_EVERY == 0:
-                    position = source.bytes_read
-                    progress(position - reported, path)
-                    reported = position
-            if progress is not None:
-                progress(source.size - reported, path)
-        lander.finish()
-        materialise_started = time.perf_counter()
-        tables = materialise(connection, changed_resource_types=lander.changed_resource_types(), timings=table_seconds)
-        seconds = time.perf_counter() - clock
-        report = LoadReport(
-            load_id=int(load_id),
-            files=len(files),
-            bytes=total_bytes,
-            seconds=seconds,
-            by_resource_type=lander.counts(),
-            quarantine_reasons=dict(sorted(lander.reasons.items())),
-            tables=tables,
-            materialise_seconds=time.perf_counter() - materialise_started,
-        )
-        _log(connection, report, started_at)
-        run(connection, "COMMIT")
-    except BaseException:
-        run(connection, "ROLLBACK")
-        raise
+        total_bytes = sum(lander.stage(path, progress, _PROGRESS_EVERY) for path in files)
+        run(connection, "BEGIN TRANSACTION")
+        try:
+            load_id = int(scalar(connection, "SELECT coalesce(max(load_id), 0) + 1 FROM load_log"))
+            lander.land(load_id)
+            materialise_started = time.perf_counter()
+            tables = materialise(
+                connection, changed_resource_types=lander.changed_resource_types(), timings=table_seconds
+            )
+            seconds = time.perf_counter() - clock
+            report = LoadReport(
+                load_id=load_id,
+                files=len(files),
+                bytes=total_bytes,
+                seconds=seconds,
+                by_resource_type=lander.counts(),
+                quarantine_reasons=dict(sorted(lander.reasons.items())),
+                tables=tables,
+                materialise_seconds=time.perf_counter() - materialise_started,
+            )
+            _log(connection, report, started_at)
+            run(connection, "COMMIT")
+        except BaseException:
+            run(connection, "ROLLBACK")
+            raise
+    finally:
+        lander.close()
     return report
 
 

@@ -22,7 +22,6 @@ reason, its location and its raw text.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -74,7 +73,6 @@ class Resource:
     version_id: str | None
     last_updated: datetime | None
     body: bytes
-    content_hash: str
     source_line: int | None
     source_entry: int | None
 
@@ -137,7 +135,8 @@ class SourceFile:
         return self._high_water
 
     @contextmanager
-    def _open(self) -> Iterator[IO[bytes]]:
+    def open_stream(self) -> Iterator[IO[bytes]]:
+        """The file's bytes, decompressed when it is gzip."""
         with self.path.open("rb") as raw:
             self._raw = raw
             if self.compressed:
@@ -146,19 +145,28 @@ class SourceFile:
             else:
                 yield raw
 
-    def records(self) -> Iterator[Record]:
-        with self._open() as stream:
+    def is_ndjson(self) -> bool:
+        """Whether the file is read as NDJSON: by its name, or because its first line is a whole JSON value."""
+        return self._form() == "ndjson"
+
+    def _form(self) -> str | None:
+        with self.open_stream() as stream:
             first_line = _read_first_line(stream)
-        if first_line is not None:
-            if self.ndjson_by_name or _is_json_value(first_line):
-                yield from self._ndjson_records()
-            else:
-                yield from self._document_records()
+        if first_line is None:
+            return None
+        return "ndjson" if self.ndjson_by_name or _is_json_value(first_line) else "document"
+
+    def records(self) -> Iterator[Record]:
+        form = self._form()
+        if form == "ndjson":
+            yield from self._ndjson_records()
+        elif form == "document":
+            yield from self._document_records()
         self._high_water = self.size
 
     def _ndjson_records(self) -> Iterator[Record]:
         line_number = 0
-        with self._open() as stream:
+        with self.open_stream() as stream:
             try:
                 for line_number, line in enumerate(stream, start=1):
                     stripped = line.strip()
@@ -185,7 +193,7 @@ class SourceFile:
                 yield _stream_broken(error, after_line=line_number)
 
     def _document_records(self) -> Iterator[Record]:
-        with self._open() as stream:
+        with self.open_stream() as stream:
             data = stream.read(self.whole_document_limit + 1) if self._can_read_whole() else b""
             parsed: Any = None
             fits = 0 < len(data) <= self.whole_document_limit
@@ -211,7 +219,7 @@ class SourceFile:
         elif outline.is_bundle:
             yield from self._streamed_items("entry.item", outline, bundle=True)
         elif outline.error is not None:
-            with self._open() as stream:
+            with self.open_stream() as stream:
                 head = stream.read(RAW_TEXT_LIMIT)
             yield Rejected(
                 reason=Reason.TRUNCATED if outline.ended_early else Reason.MALFORMED_JSON,
@@ -223,7 +231,7 @@ class SourceFile:
             )
         else:
             # A single resource larger than the limit: rare enough that reading it whole is the simple answer.
-            with self._open() as stream:
+            with self.open_stream() as stream:
                 value = orjson.loads(stream.read())
             yield from _records_from_value(value, source_line=1)
 
@@ -233,7 +241,7 @@ class SourceFile:
         full_url: str | None = None
         entry_type: str | None = None
         entry_id: str | None = None
-        with self._open() as stream:
+        with self.open_stream() as stream:
             try:
                 for prefix, event, value in ijson.parse(stream):
                     if prefix == "" and event in ("start_map", "start_array"):
@@ -261,7 +269,7 @@ class SourceFile:
 
     def _streamed_items(self, prefix: str, outline: _Outline, *, bundle: bool) -> Iterator[Record]:
         index = -1
-        with self._open() as stream:
+        with self.open_stream() as stream:
             try:
                 for index, item in enumerate(ijson.items(stream, prefix, use_float=True)):
                     if bundle:
@@ -336,6 +344,11 @@ def _stream_broken(error: BaseException, *, after_line: int) -> Rejected:
 def _raw_text(data: bytes | str) -> str:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     return text[:RAW_TEXT_LIMIT]
+
+
+def records_from_json(text: bytes | str, *, source_line: int) -> Iterator[Record]:
+    """The records of one NDJSON line already known to be valid JSON (a resource, a Bundle, or any other value)."""
+    yield from _records_from_value(orjson.loads(text), source_line=source_line)
 
 
 def _records_from_value(value: Any, *, source_line: int, source_entry: int | None = None) -> Iterator[Record]:
@@ -466,7 +479,6 @@ def _resource_record(
         version_id=version_id,
         last_updated=last_updated,
         body=body,
-        content_hash=hashlib.blake2b(body, digest_size=16).hexdigest(),
         source_line=source_line,
         source_entry=source_entry,
     )

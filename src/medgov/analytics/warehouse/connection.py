@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return connection
 
 
-def run(connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] | None = None) -> None:
+def run(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+) -> None:
     """Execute a statement to completion.
 
     DuckDB's Python client keeps a statement's result pending until it is fetched, and refuses further work

@@ -35,7 +35,7 @@ WarehouseOption = Annotated[
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="FHIR files or folders: NDJSON, Bundles, resources; .gz too.")],
     warehouse: WarehouseOption = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Records merged per round trip.")] = DEFAULT_CHUNK_SIZE,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Records staged per batch.")] = DEFAULT_CHUNK_SIZE,
 ) -> None:
     """Load FHIR R4 into the warehouse (idempotent, all-or-nothing) and rebuild its tables."""
     target = warehouse or default_warehouse_path()
