@@ -8,14 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from medgov.analytics.contracts import LoadReport, WarehouseInfo
+from medgov.analytics.ingest.load import DEFAULT_CHUNK_SIZE, ProgressCallback
+from medgov.analytics.ingest.load import ingest as _ingest
 from medgov.analytics.statistics.funnel import FunnelDataType, FunnelPlot, funnel_limits, funnel_plot
 from medgov.analytics.statistics.spc import MakingDataCountChart, making_data_count_chart
 from medgov.analytics.statistics.spc_rules import ImprovementDirection
 from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
+from medgov.analytics.warehouse.info import warehouse_info as _warehouse_info
+
+# --- ingest and warehouse ------------------------------------------------------------------------------------
+
+
+def ingest(
+    paths: Sequence[Path | str],
+    warehouse: Path | str,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+) -> LoadReport:
+    """Load FHIR R4 files or folders (Bulk Data NDJSON, Bundles, single resources; plain or gzip) into the
+    warehouse, idempotently and atomically, and rebuild its canonical tables. See ``analytics.ingest``."""
+    return _ingest(paths, warehouse, chunk_size=chunk_size, progress=progress)
+
+
+def warehouse_info(warehouse: Path | str) -> WarehouseInfo:
+    """Tables and row counts of the warehouse, landed resources per type, quarantine size and the last load."""
+    return _warehouse_info(warehouse)
+
 
 # --- statistics: SPC -----------------------------------------------------------------------------------------
 

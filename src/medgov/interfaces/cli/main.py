@@ -138,7 +138,11 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import demo, synth  # noqa: F401  (registers their commands)
+    from medgov.interfaces.cli import (  # noqa: F401  (registers their commands)
+        demo,
+        ingest,
+        synth,
+    )
 
 
 _register_subcommands()
