@@ -222,9 +222,29 @@ def simulate_chunk(system: HospitalSystem, lookups: Lookups, chunk_index: int, f
     period = float((add_years(system.start, system.years) - system.start).days)
     patients = _simulate_patients(rng, system, lookups, first_patient, count, period)
     admissions = _simulate_admissions(rng, system, lookups, patients, period)
-    emergency = _simulate_emergency_visits(rng, lookups, patients, period)
-    outpatient = _simulate_outpatient_visits(rng, lookups, patients, period)
+    emergency = _outside_stays(_simulate_emergency_visits(rng, lookups, patients, period), admissions)
+    outpatient = _outside_stays(_simulate_outpatient_visits(rng, lookups, patients, period), admissions)
     return Chunk(patients, admissions, emergency, outpatient)
+
+
+def _outside_stays(visits: Visits, admissions: Admissions) -> Visits:
+    """The visits that do not fall inside one of the patient's inpatient stays (both sorted by patient, start)."""
+    # One sorted key per (patient, time): a chunk's period spans far fewer days than the scale.
+    scale = 1e6
+    admission_key = admissions.patient * scale + admissions.start
+    visit_key = visits.patient * scale + visits.start
+    latest = np.searchsorted(admission_key, visit_key, side="right") - 1
+    found = latest >= 0
+    latest = np.maximum(latest, 0)
+    inside = (
+        (found & (admissions.patient[latest] == visits.patient) & (admissions.end[latest] > visits.start - 1.0 / 24.0))
+        if admissions.start.size
+        else np.zeros(visits.start.size, dtype=np.bool_)
+    )
+    keep = ~inside
+    kept = Visits(*(getattr(visits, name)[keep] for name in Visits.__dataclass_fields__))
+    kept.sequence = _sequence_within_patient(kept.patient)
+    return kept
 
 
 def _simulate_patients(

@@ -138,10 +138,11 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import (  # noqa: F401  (registers their commands)
-        demo,
-        ingest,
-        synth,
+    from medgov.interfaces.cli import (
+        demo,  # noqa: F401  (registers its commands)
+        ingest,  # noqa: F401  (registers its commands)
+        measures,  # noqa: F401  (registers its commands)
+        synth,  # noqa: F401  (registers its commands)
     )
 
 
