@@ -6,6 +6,7 @@ or an Ibis expression.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,13 +17,22 @@ import pandas as pd
 from medgov.analytics.contracts import LoadReport, WarehouseInfo
 from medgov.analytics.ingest.load import DEFAULT_CHUNK_SIZE, ProgressCallback
 from medgov.analytics.ingest.load import ingest as _ingest
+from medgov.analytics.practitioner_contracts import DepartmentFunnel as DepartmentFunnel
+from medgov.analytics.practitioner_contracts import DepartmentOppeResults as DepartmentOppeResults
+from medgov.analytics.practitioner_contracts import FunnelLimit as FunnelLimit
+from medgov.analytics.practitioner_contracts import FunnelPoint as FunnelPoint
+from medgov.analytics.practitioner_contracts import IndicatorDefinition as IndicatorDefinition
+from medgov.analytics.practitioner_contracts import PractitionerIndicatorResult as PractitionerIndicatorResult
+from medgov.analytics.practitioner_contracts import PractitionerResults as PractitionerResults
+from medgov.analytics.practitioner_contracts import WarehousePractitioner as WarehousePractitioner
 from medgov.analytics.statistics.funnel import FunnelDataType, FunnelPlot, funnel_limits, funnel_plot
 from medgov.analytics.statistics.spc import MakingDataCountChart, making_data_count_chart
 from medgov.analytics.statistics.spc_rules import ImprovementDirection
 from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
 from medgov.analytics.warehouse.info import warehouse_info as _warehouse_info
+from medgov.analytics.warehouse.structure import Structure, read_structure
 
-# --- ingest and warehouse ------------------------------------------------------------------------------------
+# --- clinical data: ingest and the warehouse --------------------------------------------------------------------
 
 
 def ingest(
@@ -233,6 +243,55 @@ def suppress_small_cells(
             )
         )
     return tuple(rows)
+
+
+def organisation_structure(warehouse: Path | str) -> Structure:
+    """Names and the hierarchy (hospital > department > unit, practitioner > department) from the warehouse,
+    plus the standard labels of the equity dimensions' codes. An absent warehouse gives only the code labels."""
+    return read_structure(warehouse)
+
+
+# --- medical staff office: practitioner directory and OPPE results -------------------------------------------
+
+
+class PractitionerResultsUnavailable(RuntimeError):
+    """The measure engine cannot give per-practitioner results (not installed, or no warehouse yet)."""
+
+
+def practitioner_directory(warehouse: Path) -> tuple[WarehousePractitioner, ...]:
+    """Practitioners in the warehouse with the specialty and organisation of their first role (by role id)."""
+    import duckdb
+
+    if not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse}")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            """
+            SELECT p.id, coalesce(p.npi, ''), coalesce(p.family, ''), coalesce(p.given, ''),
+                   coalesce(r.specialty_code, ''), coalesce(r.specialty_display, ''), coalesce(r.organization_id, '')
+            FROM practitioner p
+            LEFT JOIN (
+                SELECT *, row_number() OVER (PARTITION BY practitioner_id ORDER BY id) AS position
+                FROM practitioner_role
+            ) r ON r.practitioner_id = p.id AND r.position = 1
+            ORDER BY p.id
+            """
+        ).fetchall()
+    return tuple(WarehousePractitioner(*(str(value) for value in row)) for row in rows)
+
+
+def practitioner_oppe_results(
+    *, department_id: str, period_start: dt.date, period_end: dt.date, extra_measure_ids: Sequence[str] = ()
+) -> DepartmentOppeResults:
+    """Per-practitioner volume, risk-adjusted mortality/readmission/LOS O/E with intervals, complication and
+    safety-event counts, and the department's chosen measures, each with the department funnel.
+
+    Delegates to the measure engine; until it provides per-practitioner results this raises
+    :class:`PractitionerResultsUnavailable` rather than computing measures a second way.
+    """
+    raise PractitionerResultsUnavailable(
+        "per-practitioner measure results are not available from the measure engine in this installation"
+    )
 
 
 # --- measures ---------------------------------------------------------------------------------------------

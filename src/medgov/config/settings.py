@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "medgov.governance.core",
     "medgov.governance.accounts",
     "medgov.governance.quality",
+    "medgov.governance.emergency",
+    "medgov.governance.staff",
     "medgov.interfaces.web",
 ]
 

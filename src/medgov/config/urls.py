@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api_urls()),
     path("quality/", include("medgov.interfaces.web.urls_quality")),
+    path("staff/", include("medgov.interfaces.web.urls_staff")),
     path("", include("medgov.interfaces.web.urls")),
 ]

@@ -27,6 +27,8 @@ from medgov.analytics.synth.structure import HospitalSystem, build_hospital_syst
 
 CHUNK_PATIENTS = 2_000
 PLANTED_FILE = "planted.json"
+# FHIR NDJSON is repetitive enough that the fastest level already compresses it about 20-fold.
+COMPRESS_LEVEL = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class SynthConfig:
     years: int = 6
     gzip: bool = False
     workers: int = 1
+    # Part of the output's identity: a chunk's random stream is keyed by its position.
+    chunk_patients: int = CHUNK_PATIENTS
 
     def __post_init__(self) -> None:
         if self.patients < 1:
@@ -45,6 +49,8 @@ class SynthConfig:
             raise ValueError(f"years must be between 1 and 50, got {self.years}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.chunk_patients < 1:
+            raise ValueError(f"chunk_patients must be at least 1, got {self.chunk_patients}")
 
 
 @dataclass(slots=True)
@@ -131,7 +137,7 @@ def _encode(resources: dict[str, list[dict[str, object]]], compress: bool) -> tu
         if not items:
             continue
         data = ndjson(items)
-        payloads[name] = gzip.compress(data, compresslevel=6, mtime=0) if compress else data
+        payloads[name] = gzip.compress(data, compresslevel=COMPRESS_LEVEL, mtime=0) if compress else data
         counts[name] = len(items)
     return payloads, counts
 
@@ -156,15 +162,12 @@ def _run_chunk(
     return payloads, statistics
 
 
-def _chunks(patients: int) -> list[tuple[int, int, int]]:
-    return [
-        (index, first, min(CHUNK_PATIENTS, patients - first))
-        for index, first in enumerate(range(0, patients, CHUNK_PATIENTS))
-    ]
+def _chunks(patients: int, size: int) -> list[tuple[int, int, int]]:
+    return [(index, first, min(size, patients - first)) for index, first in enumerate(range(0, patients, size))]
 
 
 def _results(config: SynthConfig) -> Iterator[tuple[dict[str, bytes], ChunkStatistics]]:
-    chunks = _chunks(config.patients)
+    chunks = _chunks(config.patients, config.chunk_patients)
     if config.workers == 1 or len(chunks) == 1:
         _worker_init(config.seed, config.start, config.years)
         for chunk_index, first, count in chunks:
@@ -218,7 +221,7 @@ def generate(config: SynthConfig, out: Path, progress: Callable[[int, int], None
                 handles[name].write(data)
             statistics.bytes_written = {name: len(data) for name, data in payloads.items()}
             totals.add(statistics)
-            done = min(config.patients, done + CHUNK_PATIENTS)
+            done = min(config.patients, done + config.chunk_patients)
             if progress is not None:
                 progress(done, config.patients)
     finally:

@@ -198,7 +198,7 @@ def _departments(scale: float, *, tertiary: bool) -> tuple[DepartmentTemplate, .
                 "Psychiatry",
                 "psychiatry",
                 ("2084P0800X", "Psychiatry Physician"),
-                (UnitTemplate("psych", "Inpatient Psychiatry", "PSI", "Psychiatric inpatient unit"),),
+                (_ward("psych", "Inpatient Psychiatry"),),
                 n(3),
             )
         )
@@ -838,7 +838,7 @@ HAC_PRESSURE_INJURY = HospitalAcquiredCondition(
         ("L89.612", "Pressure ulcer of right heel, stage 2"),
         ("L89.623", "Pressure ulcer of left heel, stage 3"),
     ),
-    5.0,
+    4.0,
 )
 HAC_CLABSI = HospitalAcquiredCondition(
     "clabsi",

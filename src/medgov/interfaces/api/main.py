@@ -55,6 +55,11 @@ def me(request: HttpRequest) -> dict[str, Any]:
     return {"username": user.username, "display_name": str(user), "roles": user.role_names}
 
 
+from medgov.interfaces.api.staff import router as staff_router  # noqa: E402
+
+api.add_router("/staff", staff_router)
+
+
 def _exempt_from_login_redirect(patterns: Any) -> Any:
     # The API answers 401 itself; the site-wide login redirect must not turn that into a 302 to a web page.
     for pattern in patterns:

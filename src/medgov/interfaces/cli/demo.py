@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
+from medgov.interfaces.cli.demo_steps import DEMO_STEPS
 from medgov.interfaces.cli.main import app, serve, setup_django
 
 DEMO_PASSWORD = "medgov-demo-2026!"
@@ -22,8 +22,7 @@ DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("admin", "Taylor Admin", "administrator", ""),
 )
 
-# Later modules append their demo-data loaders here; each is idempotent and prints what it did.
-DEMO_STEPS: list[tuple[str, Callable[[], None]]] = []
+# Later modules append their demo-data loaders to DEMO_STEPS (see demo_steps.py).
 
 
 def ensure_demo_users() -> None:

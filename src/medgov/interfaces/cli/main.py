@@ -138,11 +138,12 @@ def createuser(
 
 
 def _register_subcommands() -> None:
-    from medgov.interfaces.cli import (
-        demo,  # noqa: F401  (registers its commands)
-        ingest,  # noqa: F401  (registers its commands)
-        measures,  # noqa: F401  (registers its commands)
-        synth,  # noqa: F401  (registers its commands)
+    from medgov.interfaces.cli import (  # noqa: F401  (each registers its commands)
+        demo,
+        ingest,
+        measures,
+        staff,
+        synth,
     )
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.models import User
 from medgov.governance.quality import selectors, services
-from medgov.governance.quality.choices import SignalDirection, SignalState
+from medgov.governance.quality.choices import ImprovementDirection, SignalDirection, SignalState
 from medgov.governance.quality.models import Measure, MeasureResult, Signal
 from medgov.interfaces.web import charts
 
@@ -120,7 +120,7 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
     org_series = series(measure)
     spc = spc_for(measure, org_series, "spc-organisation", target=target.value if target else None)
     years = sorted(
-        {row.period_start for row in MeasureResult.objects.filter(measure=measure, grain="year", dimension="all")}
+        set(MeasureResult.objects.filter(measure=measure, grain="year").values_list("period_start", flat=True))
     )
     year = years[-1] if years else None
     strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
@@ -153,6 +153,9 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
         "scale": scale,
         "unit": unit,
         "can_view_phi": request.user.has_perm("quality.view_phi"),
+        "can_set_target": request.user.has_perm("quality.manage_targets"),
+        "target_form": TargetForm(),
+        "target_history": list(target.changes.select_related("changed_by")) if target else [],
     }
     return render(request, "quality/measure_detail.html", context)
 
@@ -238,6 +241,40 @@ def signals(request: HttpRequest) -> HttpResponse:
             "querystring": querystring.urlencode(),
         },
     )
+
+
+class TargetForm(forms.Form):
+    value = forms.FloatField(help_text="For a percentage measure give a fraction: 0.15 for 15 %.")
+    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why")
+
+
+@require_POST
+def set_target(request: HttpRequest, measure_id: str) -> HttpResponse:
+    measure = selectors.access_measure_by_id(request.user, measure_id)
+    actor = request.user
+    assert isinstance(actor, User)
+    form = TargetForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "; ".join(f"{field}: {', '.join(str(e) for e in errors)}" for field, errors in form.errors.items())
+        )
+        return redirect("quality:measure", measure_id=measure.measure_id)
+    try:
+        services.do_set_target(
+            measure,
+            value=form.cleaned_data["value"],
+            direction=ImprovementDirection(measure.improvement_direction),
+            owner=actor,
+            effective_from=form.cleaned_data["effective_from"],
+            reason=form.cleaned_data["reason"],
+            actor=actor,
+        )
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    else:
+        messages.success(request, "Target saved.")
+    return redirect("quality:measure", measure_id=measure.measure_id)
 
 
 class CloseSignalForm(forms.Form):

@@ -1,0 +1,253 @@
+"""Reads of the medical staff office, each behind a permission check.
+
+Peer-review files are privileged: only holders of ``staff.view_peer_review`` (the peer-review committee and the
+CMO) read them, and every read is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from medgov.governance.core import audit
+from medgov.governance.staff import rules
+from medgov.governance.staff.choices import (
+    REQUIRED_KINDS,
+    CredentialKind,
+    CredentialStatus,
+    ExpirableBucket,
+    GrantStatus,
+    PractitionerStatus,
+)
+from medgov.governance.staff.models import (
+    Credential,
+    Department,
+    Fppe,
+    OppeProfile,
+    PeerReviewCase,
+    Practitioner,
+    PrivilegeGrant,
+    PrivilegeItem,
+    PrivilegeRequest,
+)
+
+
+def _authenticated(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def _require_view(user: Any) -> None:
+    if not _authenticated(user) or not user.has_perm("staff.view_staff"):
+        raise PermissionDenied
+
+
+def can_view_peer_review(user: Any) -> bool:
+    return _authenticated(user) and bool(user.has_perm("staff.view_peer_review"))
+
+
+def practitioners_visible_to(user: Any, *, text: str = "", department: str = "") -> QuerySet[Practitioner]:
+    _require_view(user)
+    practitioners = Practitioner.objects.select_related("department")
+    if text:
+        from django.db.models import Q
+
+        practitioners = practitioners.filter(
+            Q(family_name__icontains=text) | Q(given_name__icontains=text) | Q(npi=text)
+        )
+    if department:
+        practitioners = practitioners.filter(department__code=department)
+    return practitioners
+
+
+def access_practitioner_by_id(user: Any, practitioner_id: int) -> Practitioner:
+    try:
+        return practitioners_visible_to(user).get(pk=practitioner_id)
+    except (PermissionDenied, Practitioner.DoesNotExist):
+        raise Http404 from None
+
+
+def departments_visible_to(user: Any) -> QuerySet[Department]:
+    _require_view(user)
+    return Department.objects.select_related("chief")
+
+
+def privilege_items_visible_to(user: Any) -> QuerySet[PrivilegeItem]:
+    _require_view(user)
+    return PrivilegeItem.objects.select_related("department").filter(is_active=True)
+
+
+def privilege_requests_visible_to(user: Any, *, pending_only: bool = False) -> QuerySet[PrivilegeRequest]:
+    _require_view(user)
+    requests = PrivilegeRequest.objects.select_related("practitioner__department").prefetch_related(
+        "items", "reviews__decided_by"
+    )
+    if pending_only:
+        requests = requests.filter(status__in=list(PrivilegeRequest.NEXT_STEP))
+    return requests
+
+
+def access_privilege_request_by_id(user: Any, request_id: int) -> PrivilegeRequest:
+    try:
+        return privilege_requests_visible_to(user).get(pk=request_id)
+    except (PermissionDenied, PrivilegeRequest.DoesNotExist):
+        raise Http404 from None
+
+
+def grants_of(user: Any, practitioner: Practitioner) -> QuerySet[PrivilegeGrant]:
+    _require_view(user)
+    return practitioner.grants.select_related("item__department")
+
+
+def fppes_visible_to(user: Any, *, open_only: bool = False) -> QuerySet[Fppe]:
+    _require_view(user)
+    fppes = Fppe.objects.select_related("practitioner", "grant__item")
+    return fppes.filter(status="open") if open_only else fppes
+
+
+def access_fppe_by_id(user: Any, fppe_id: int) -> Fppe:
+    try:
+        return fppes_visible_to(user).get(pk=fppe_id)
+    except (PermissionDenied, Fppe.DoesNotExist):
+        raise Http404 from None
+
+
+def oppe_profiles_visible_to(user: Any) -> QuerySet[OppeProfile]:
+    """The office and the CMO see every OPPE; a department chief sees their own department's."""
+    _require_view(user)
+    profiles = OppeProfile.objects.select_related("practitioner", "department").prefetch_related("indicators")
+    if user.has_perm("staff.manage_staff") or user.has_perm("staff.decide_privileges"):
+        return profiles
+    if user.has_perm("staff.decide_oppe"):
+        return profiles.filter(department__chief=user)
+    raise PermissionDenied
+
+
+def access_oppe_profile_by_id(user: Any, profile_id: int) -> OppeProfile:
+    try:
+        return oppe_profiles_visible_to(user).get(pk=profile_id)
+    except (PermissionDenied, OppeProfile.DoesNotExist):
+        raise Http404 from None
+
+
+def peer_review_cases_visible_to(user: Any) -> QuerySet[PeerReviewCase]:
+    """The privileged list; reading it is audited."""
+    if not can_view_peer_review(user):
+        raise PermissionDenied
+    with transaction.atomic():
+        audit.record(actor=user, action="staff.peer_review_list_read", object_type="staff.peerreviewcase", is_read=True)
+    return PeerReviewCase.objects.select_related("practitioner", "reviewer").prefetch_related("ratings")
+
+
+def access_peer_review_case_by_id(user: Any, case_id: int) -> PeerReviewCase:
+    """The same Http404 for a missing case and for a reader outside the committee; every read is audited."""
+    if not can_view_peer_review(user):
+        raise Http404
+    case = (
+        PeerReviewCase.objects.select_related("practitioner", "reviewer")
+        .prefetch_related("ratings__reviewer")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    with transaction.atomic():
+        audit.record(actor=user, action="staff.peer_review_read", target=case, is_read=True)
+    return case
+
+
+@dataclass(frozen=True)
+class Expirable:
+    practitioner: Practitioner
+    bucket: str
+    kind: str
+    credential: Credential | None
+    expires_on: dt.date | None
+    window_days: int | None
+
+    @property
+    def days_left(self) -> int | None:
+        return None if self.expires_on is None else (self.expires_on - dt.date.today()).days  # noqa: DTZ011
+
+    @property
+    def kind_label(self) -> str:
+        return str(CredentialKind(self.kind).label)
+
+
+def expirables_visible_to(user: Any, *, today: dt.date, warning_days: tuple[int, ...]) -> list[Expirable]:
+    """Missing, expired, expiring (within the widest warning window) and unverified credentials of every
+    practitioner who is not inactive, worst first."""
+    _require_view(user)
+    rows: list[Expirable] = []
+    practitioners = (
+        Practitioner.objects.exclude(status=PractitionerStatus.INACTIVE)
+        .select_related("department")
+        .prefetch_related(
+            Prefetch("credentials", queryset=Credential.objects.exclude(status=CredentialStatus.SUPERSEDED)),
+            Prefetch(
+                "grants",
+                queryset=PrivilegeGrant.objects.select_related("item").exclude(
+                    status__in=[GrantStatus.REVOKED, GrantStatus.EXPIRED, GrantStatus.ENDED]
+                ),
+            ),
+        )
+    )
+    widest = max(warning_days) if warning_days else 0
+    for practitioner in practitioners:
+        credentials = list(practitioner.credentials.all())
+        required = list(REQUIRED_KINDS)
+        if any(grant.item.involves_controlled_substances for grant in practitioner.grants.all()):
+            required.append(CredentialKind.DEA_REGISTRATION)
+        kinds = {credential.kind for credential in credentials}
+        for kind in required:
+            if kind not in kinds:
+                rows.append(Expirable(practitioner, ExpirableBucket.MISSING, kind, None, None, None))
+        for credential in credentials:
+            if credential.expires_on is not None and rules.is_lapsed(credential.expires_on, today):
+                rows.append(
+                    Expirable(
+                        practitioner, ExpirableBucket.EXPIRED, credential.kind, credential, credential.expires_on, None
+                    )
+                )
+            elif credential.expires_on is not None and (credential.expires_on - today).days <= widest:
+                window = rules.expiry_window(credential.expires_on, today, warning_days)
+                rows.append(
+                    Expirable(
+                        practitioner,
+                        ExpirableBucket.EXPIRING,
+                        credential.kind,
+                        credential,
+                        credential.expires_on,
+                        window,
+                    )
+                )
+            elif credential.verified_on is None:
+                rows.append(
+                    Expirable(
+                        practitioner,
+                        ExpirableBucket.UNVERIFIED,
+                        credential.kind,
+                        credential,
+                        credential.expires_on,
+                        None,
+                    )
+                )
+    order = {
+        ExpirableBucket.EXPIRED: 0,
+        ExpirableBucket.MISSING: 1,
+        ExpirableBucket.EXPIRING: 2,
+        ExpirableBucket.UNVERIFIED: 3,
+    }
+    rows.sort(
+        key=lambda row: (
+            order[ExpirableBucket(row.bucket)],
+            row.expires_on or dt.date.max,
+            row.practitioner.family_name,
+        )
+    )
+    return rows

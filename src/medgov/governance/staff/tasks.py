@@ -1,0 +1,27 @@
+"""Scheduled work of the medical staff office, run by ``medgov worker`` from the task queue.
+
+``daily_staff_scan`` is enqueued once a day (``medgov staff scan`` from cron, or the scheduler of the deployment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.tasks import task
+from django.utils import timezone
+
+from medgov.governance.staff import services
+
+
+@task
+def daily_staff_scan() -> dict[str, Any]:
+    """Reminders, suspensions on credential lapse, ended temporary/disaster privileges, reappointment applications."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    return {
+        "date": today.isoformat(),
+        "reminders": services.do_send_expiry_reminders(today=today),
+        "suspended": services.do_enforce_all_credential_lapses(today=today),
+        "grants_ended": services.do_end_lapsed_special_grants(now=now),
+        "reappointment_applications": services.do_send_reappointment_applications(today=today),
+    }

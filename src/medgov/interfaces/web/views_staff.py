@@ -1,0 +1,327 @@
+"""Medical staff office pages: thin views over staff services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medgov.governance.staff import nppes, selectors, services
+from medgov.governance.staff.choices import (
+    AppointmentCategory,
+    CareRating,
+    CredentialKind,
+    DocumentationRating,
+    OppeDecision,
+    OutcomeRating,
+    PeerReviewDetermination,
+    ReviewStep,
+    StepOutcome,
+    VerificationResult,
+)
+from medgov.governance.staff.models import Department
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _add_errors(form: forms.Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+class PractitionerForm(forms.Form):
+    npi = forms.CharField(label="NPI", max_length=20)
+    given_name = forms.CharField(max_length=100)
+    family_name = forms.CharField(max_length=100)
+    credential_text = forms.CharField(label="Credentials (MD, DO)", max_length=50, required=False)
+    taxonomy_code = forms.CharField(label="NUCC taxonomy code", max_length=10, required=False)
+    specialty = forms.CharField(max_length=150, required=False)
+    department: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
+    appointment_category = forms.ChoiceField(choices=AppointmentCategory.choices)
+    practice_group = forms.CharField(max_length=150, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = selectors.departments_visible_to(user)  # type: ignore[attr-defined]
+
+
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()
+    practitioners = selectors.practitioners_visible_to(request.user, text=text)
+    form = PractitionerForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            practitioner = services.do_create_practitioner(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"{practitioner} added.")
+            return redirect("staff:practitioner", practitioner.pk)
+    context = {
+        "practitioners": practitioners[:200],
+        "count": practitioners.count(),
+        "q": text,
+        "form": form,
+        "can_manage": request.user.has_perm("staff.manage_staff"),
+        "can_read_peer_review": selectors.can_view_peer_review(request.user),
+        "pending_requests": selectors.privilege_requests_visible_to(request.user, pending_only=True).count(),
+        "open_fppes": selectors.fppes_visible_to(request.user, open_only=True).count(),
+    }
+    return render(request, "staff/home.html", context)
+
+
+class CredentialForm(forms.Form):
+    kind = forms.ChoiceField(choices=CredentialKind.choices)
+    issuer = forms.CharField(max_length=200)
+    number = forms.CharField(max_length=100, required=False)
+    state = forms.CharField(max_length=2, required=False)
+    issued_on = forms.DateField(required=False, widget=DATE)
+    expires_on = forms.DateField(required=False, widget=DATE)
+    result = forms.ChoiceField(choices=[("", "Not verified yet"), *VerificationResult.choices], required=False)
+    verified_on = forms.DateField(required=False, widget=DATE)
+    verification_source = forms.CharField(max_length=200, required=False, label="Primary source")
+    source_document = forms.FileField(required=False)
+
+
+def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    today = timezone.localdate()
+    context = {
+        "practitioner": person,
+        "credentials": person.credentials.select_related("verified_by"),
+        "grants": selectors.grants_of(request.user, person),
+        "appointments": person.appointments.all(),
+        "fppes": person.fppes.select_related("grant__item"),
+        "requests": person.privilege_requests.prefetch_related("items"),
+        "oppe_profiles": list(selectors.oppe_profiles_visible_to(request.user).filter(practitioner=person))
+        if request.user.has_perm("staff.manage_staff")
+        or request.user.has_perm("staff.decide_oppe")
+        or request.user.has_perm("staff.decide_privileges")
+        else [],
+        "lapse_reasons": services.credential_lapse_reasons(person, today),
+        "blockers": services.decision_blockers(person, decision_on=today),
+        "credential_form": CredentialForm(),
+        "can_manage": request.user.has_perm("staff.manage_staff"),
+    }
+    return render(request, "staff/practitioner.html", context)
+
+
+@require_POST
+def add_credential(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    person = selectors.access_practitioner_by_id(request.user, practitioner_id)
+    form = CredentialForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_add_credential(
+                person,
+                kind=data["kind"],
+                issuer=data["issuer"],
+                number=data["number"],
+                state=data["state"],
+                issued_on=data["issued_on"],
+                expires_on=data["expires_on"],
+                result=data["result"],
+                verified_on=data["verified_on"],
+                verification_source=data["verification_source"],
+                source_document=data["source_document"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Credential recorded.")
+            return redirect("staff:practitioner", person.pk)
+    context = {"practitioner": person, "credential_form": form}
+    return render(request, "staff/credential_form.html", context, status=400)
+
+
+class NppesImportForm(forms.Form):
+    header_file = forms.FileField(label="NPPES header file (…_fileheader.csv)")
+    data_file = forms.FileField(label="NPPES data file (npidata_pfile_….csv)")
+    department: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = selectors.departments_visible_to(user)  # type: ignore[attr-defined]
+
+
+def _read_upload(upload: Any) -> str:
+    raw = upload.read()
+    try:
+        return str(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise nppes.NppesFileError(f"{upload.name}: not UTF-8 text") from None
+
+
+@require_http_methods(["GET", "POST"])
+def import_nppes(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("staff.manage_staff"):
+        raise PermissionDenied
+    form = NppesImportForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        header, data = form.cleaned_data["header_file"], form.cleaned_data["data_file"]
+        try:
+            report = services.do_import_nppes(
+                header_text=_read_upload(header),
+                data_text=_read_upload(data),
+                header_name=header.name,
+                data_name=data.name,
+                department=form.cleaned_data["department"],
+                actor=request.user,
+            )
+        except nppes.NppesFileError as error:
+            form.add_error(None, f"Nothing was imported: {error}")
+        else:
+            messages.success(request, f"NPPES import: {report}.")
+            return redirect("staff:home")
+    return render(request, "staff/import.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def expirables(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    policy = services.policy_for()
+    rows = selectors.expirables_visible_to(request.user, today=today, warning_days=tuple(policy.expiry_warning_days))
+    return render(
+        request, "staff/expirables.html", {"rows": rows, "today": today, "windows": sorted(policy.expiry_warning_days)}
+    )
+
+
+def requests(request: HttpRequest) -> HttpResponse:
+    pending = selectors.privilege_requests_visible_to(request.user, pending_only=True)
+    return render(request, "staff/requests.html", {"requests": pending})
+
+
+class ReviewForm(forms.Form):
+    outcome = forms.ChoiceField(choices=StepOutcome.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+@require_http_methods(["GET", "POST"])
+def privilege_request(request: HttpRequest, request_id: int) -> HttpResponse:
+    record = selectors.access_privilege_request_by_id(request.user, request_id)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and record.next_step:
+        try:
+            services.do_review_privilege_request(
+                record,
+                step=record.next_step,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("staff:request", record.pk)
+    step = ReviewStep(record.next_step).label if record.next_step else None
+    return render(
+        request,
+        "staff/request.html",
+        {
+            "record": record,
+            "form": form,
+            "step": step,
+            "blockers": services.decision_blockers(
+                record.practitioner, decision_on=timezone.localdate(), reappointment=record.kind == "reappointment"
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def oppe_list(request: HttpRequest) -> HttpResponse:
+    profiles = selectors.oppe_profiles_visible_to(request.user)
+    return render(request, "staff/oppe_list.html", {"profiles": profiles})
+
+
+class OppeDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=OppeDecision.choices)
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@require_http_methods(["GET", "POST"])
+def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
+    profile = selectors.access_oppe_profile_by_id(request.user, profile_id)
+    form = OppeDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_decide_oppe(profile, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "OPPE decision recorded.")
+            return redirect("staff:oppe_profile", profile.pk)
+    funnels = [
+        {
+            "id": f"funnel-{indicator.pk}",
+            "data_id": f"funnel-{indicator.pk}-data",
+            "name": indicator.name,
+            "data": indicator.funnel,
+        }
+        for indicator in profile.indicators.all()
+        if indicator.funnel
+    ]
+    return render(
+        request,
+        "staff/oppe_profile.html",
+        {"profile": profile, "form": form, "funnels": funnels},
+        status=400 if form.errors else 200,
+    )
+
+
+def peer_review_list(request: HttpRequest) -> HttpResponse:
+    try:
+        cases = selectors.peer_review_cases_visible_to(request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    return render(request, "staff/peer_review_list.html", {"cases": cases})
+
+
+class RatingForm(forms.Form):
+    care = forms.ChoiceField(choices=CareRating.choices, label="Care")
+    outcome = forms.ChoiceField(choices=OutcomeRating.choices, label="Outcome")
+    documentation = forms.ChoiceField(choices=DocumentationRating.choices, label="Documentation")
+    comments = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class DeterminationForm(forms.Form):
+    determination = forms.ChoiceField(choices=PeerReviewDetermination.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+@require_http_methods(["GET", "POST"])
+def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.access_peer_review_case_by_id(request.user, case_id)
+    rating_form = RatingForm(request.POST if "care" in request.POST else None)
+    determination_form = DeterminationForm(request.POST if "determination" in request.POST else None)
+    try:
+        if rating_form.is_bound and rating_form.is_valid():
+            services.do_rate_peer_review(case, actor=request.user, **rating_form.cleaned_data)
+            return redirect("staff:peer_review_case", case.pk)
+        if determination_form.is_bound and determination_form.is_valid():
+            services.do_determine_peer_review(case, actor=request.user, **determination_form.cleaned_data)
+            return redirect("staff:peer_review_case", case.pk)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    return render(
+        request,
+        "staff/peer_review_case.html",
+        {
+            "case": case,
+            "rating_form": rating_form,
+            "determination_form": determination_form,
+            "is_reviewer": case.reviewer_id == request.user.pk,
+        },
+    )
