@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -29,6 +29,7 @@ def bench(
     seconds: Annotated[int, typer.Option(help="Web: seconds of load per page.", min=1)] = 20,
     work_dir: Annotated[Path, typer.Option(help="Generated data and scratch files (reused).")] = Path("var/bench"),
     venvs: Annotated[Path, typer.Option(help="Cache of the peers' virtual environments.")] = Path("var/bench-venvs"),
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown (for the docs).")] = False,
 ) -> None:
     """Measure ingest, measures, statistics and the web pages on generated data, as ratios to their peers
     (DuckDB read_json, fhir4ds, pandas) run on the same input in the same run; results are checked equal first."""
@@ -52,7 +53,10 @@ def bench(
     )
     console = Console(stderr=True)
     result = Bench(config, progress=lambda message: console.print(f"[dim]{message}[/dim]")).run()
-    Console(width=200).print(render(result))
+    if markdown:
+        typer.echo(markdown_table(result.to_json()))
+    else:
+        Console(width=200).print(render(result))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_json(), indent=1) + "\n")
@@ -90,3 +94,26 @@ def render(result: BenchResult) -> Group:
         notes.extend(Text(f"{stage.stage}: {note}", style="dim") for note in stage.notes)
     notes.append(Text("medgov/peer = medgov's wall time over the peer's (below 1: medgov is faster)"))
     return Group(table, *notes)
+
+
+def markdown_table(document: dict[str, Any]) -> str:
+    """The results document (``--out``) as a Markdown table with the notes below it, as docs/benchmarks.md shows."""
+    lines = [
+        f"{document['patients']:,} patients, {document['environment']['cpus']} CPUs, "
+        f"{document['environment']['memory_bytes'] / 2**30:.0f} GiB, {document['environment']['date'][:10]}",
+        "",
+        "| stage | implementation | wall s | CPU s | peak MiB | throughput | equal | medgov/peer |",
+        "|---|---|--:|--:|--:|--:|:-:|--:|",
+    ]
+    notes = []
+    for stage in document["stages"]:
+        rows = [(stage["medgov"], None), *((peer, peer["ratio"]) for peer in stage["peers"])]
+        for position, (measured, ratio) in enumerate(rows):
+            lines.append(
+                f"| {stage['stage'] if position == 0 else ''} | {measured['implementation']} | "
+                f"{measured['seconds']:,.2f} | {measured['cpu_seconds']:,.2f} | "
+                f"{measured['peak_memory_bytes'] / 2**20:,.0f} | {measured['throughput']:,.0f} {measured['work_unit']}/s | "
+                f"{_equal(measured['equal'])} | {'' if ratio is None else f'{ratio:.2f}x'} |"
+            )
+        notes.extend(f"- {stage['stage']}: {note}" for note in stage["notes"])
+    return "\n".join([*lines, "", *notes])
