@@ -40,11 +40,18 @@ class StageResult:
         """medgov's wall time over the peer's: below 1 medgov is faster, 2.0 means it takes twice as long."""
         return self.medgov.seconds / peer.seconds if peer.seconds > 0 else float("inf")
 
+    def cpu_ratio(self, peer: Measured) -> float:
+        """medgov's CPU time over the peer's: steadier than wall time when other work shares the machine."""
+        return self.medgov.cpu_seconds / peer.cpu_seconds if peer.cpu_seconds > 0 else float("inf")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "medgov": _measured_json(self.medgov),
-            "peers": [{**_measured_json(peer), "ratio": self.ratio(peer)} for peer in self.peers],
+            "peers": [
+                {**_measured_json(peer), "ratio": self.ratio(peer), "cpu_ratio": self.cpu_ratio(peer)}
+                for peer in self.peers
+            ],
             "notes": list(self.notes),
         }
 

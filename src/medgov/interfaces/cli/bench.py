@@ -74,12 +74,14 @@ def render(result: BenchResult) -> Group:
         f"Python {environment['python']}, DuckDB {environment['duckdb']}",
         title_justify="left",
     )
-    for heading in ("stage", "implementation", "wall s", "CPU s", "peak MiB", "throughput", "equal", "medgov/peer"):
+    headings = ("stage", "implementation", "wall s", "CPU s", "peak MiB", "throughput", "equal", "medgov/peer",
+                "CPU medgov/peer")  # fmt: skip
+    for heading in headings:
         table.add_column(heading, justify="left" if heading in ("stage", "implementation") else "right")
     notes: list[Text] = []
     for stage in result.stages:
-        rows = [(stage.medgov, None), *((peer, stage.ratio(peer)) for peer in stage.peers)]
-        for position, (measured, ratio) in enumerate(rows):
+        rows = [(stage.medgov, None, None), *((peer, stage.ratio(peer), stage.cpu_ratio(peer)) for peer in stage.peers)]
+        for position, (measured, ratio, cpu_ratio) in enumerate(rows):
             table.add_row(
                 stage.stage if position == 0 else "",
                 measured.implementation,
@@ -89,10 +91,11 @@ def render(result: BenchResult) -> Group:
                 f"{measured.throughput:,.0f} {measured.work_unit}/s",
                 _equal(measured.equal),
                 "" if ratio is None else f"{ratio:.2f}x",
+                "" if cpu_ratio is None else f"{cpu_ratio:.2f}x",
                 end_section=position == len(rows) - 1,
             )
         notes.extend(Text(f"{stage.stage}: {note}", style="dim") for note in stage.notes)
-    notes.append(Text("medgov/peer = medgov's wall time over the peer's (below 1: medgov is faster)"))
+    notes.append(Text("medgov/peer = medgov's wall (or CPU) time over the peer's: below 1, medgov is faster"))
     return Group(table, *notes)
 
 
@@ -102,18 +105,19 @@ def markdown_table(document: dict[str, Any]) -> str:
         f"{document['patients']:,} patients, {document['environment']['cpus']} CPUs, "
         f"{document['environment']['memory_bytes'] / 2**30:.0f} GiB, {document['environment']['date'][:10]}",
         "",
-        "| stage | implementation | wall s | CPU s | peak MiB | throughput | equal | medgov/peer |",
-        "|---|---|--:|--:|--:|--:|:-:|--:|",
+        "| stage | implementation | wall s | CPU s | peak MiB | throughput | equal | medgov/peer | CPU medgov/peer |",
+        "|---|---|--:|--:|--:|--:|:-:|--:|--:|",
     ]
     notes = []
     for stage in document["stages"]:
-        rows = [(stage["medgov"], None), *((peer, peer["ratio"]) for peer in stage["peers"])]
-        for position, (measured, ratio) in enumerate(rows):
+        rows = [(stage["medgov"], None, None), *((peer, peer["ratio"], peer["cpu_ratio"]) for peer in stage["peers"])]
+        for position, (measured, ratio, cpu_ratio) in enumerate(rows):
             lines.append(
                 f"| {stage['stage'] if position == 0 else ''} | {measured['implementation']} | "
                 f"{measured['seconds']:,.2f} | {measured['cpu_seconds']:,.2f} | "
                 f"{measured['peak_memory_bytes'] / 2**20:,.0f} | {measured['throughput']:,.0f} {measured['work_unit']}/s | "
-                f"{_equal(measured['equal'])} | {'' if ratio is None else f'{ratio:.2f}x'} |"
+                f"{_equal(measured['equal'])} | {'' if ratio is None else f'{ratio:.2f}x'} | "
+                f"{'' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} |"
             )
         notes.extend(f"- {stage['stage']}: {note}" for note in stage["notes"])
     return "\n".join([*lines, "", *notes])
