@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from medgov.analytics.bench import Bench, BenchConfig, BenchResult
 from medgov.analytics.bench.runner import compare_measure_counts
-from medgov.interfaces.cli.bench import render
+from medgov.interfaces.cli.bench import markdown_table, render
 from medgov.interfaces.cli.main import app
 
 
@@ -71,8 +71,11 @@ def test_bench_json_and_table_carry_every_implementation(small_run: BenchResult)
     assert document["patients"] == 200
     assert [stage["stage"] for stage in document["stages"]] == ["ingest", "measures", "stats"]
     assert set(document["stages"][0]["peers"][0]) >= {"seconds", "cpu_seconds", "peak_memory_bytes", "ratio"}
+    markdown = markdown_table(document)
     for name in ("medgov ingest", "pandas + orjson loader", "medgov measure engine", "medgov statistics"):
         assert name in text
+        assert f"| {name} |" in markdown
+    assert "| stage | implementation | wall s | CPU s | peak MiB | throughput | equal | medgov/peer |" in markdown
 
 
 def test_compare_measure_counts_names_each_difference() -> None:

@@ -108,7 +108,7 @@ def markdown_table(document: dict[str, Any]) -> str:
         "| stage | implementation | wall s | CPU s | peak MiB | throughput | equal | medgov/peer | CPU medgov/peer |",
         "|---|---|--:|--:|--:|--:|:-:|--:|--:|",
     ]
-    notes = []
+    notes: list[str] = []
     for stage in document["stages"]:
         rows = [(stage["medgov"], None, None), *((peer, peer["ratio"], peer["cpu_ratio"]) for peer in stage["peers"])]
         for position, (measured, ratio, cpu_ratio) in enumerate(rows):
