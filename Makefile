@@ -37,6 +37,7 @@ lint: setup
 	$(RUN) ruff format --check src tests
 	$(RUN) lint-imports
 	$(RUN) mypy src
+	$(RUN) medgov manage makemigrations --check --dry-run
 
 format: setup
 	$(RUN) ruff format src tests

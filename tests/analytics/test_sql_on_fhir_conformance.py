@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,11 @@ import pytest
 
 from medgov.analytics.ingest.viewdefinition import (
     Column,
+    Shape,
     ViewDefinitionError,
     ViewEvaluationError,
     compile_view,
+    observed_shape,
     run_view,
 )
 from tests.anchors import ANCHORS
@@ -63,17 +66,41 @@ def _load(path: Path, title: str) -> tuple[list[dict[str, Any]], dict[str, Any]]
     return suite["resources"], test
 
 
+def _contrary(structure: Any) -> Any:
+    """Every array taken for a single value and every single value for an array: the worst guess at a shape."""
+    if isinstance(structure, Mapping):
+        return [{name: _contrary(child) for name, child in structure.items()}]
+    if isinstance(structure, list):
+        return _contrary(structure[0]) if structure else {}
+    return structure
+
+
+def _shape(connection: duckdb.DuckDBPyConnection, view: Any, mode: str) -> Shape | None:
+    resource_type = view.get("resource") if isinstance(view, dict) else None
+    if mode == "general" or not isinstance(resource_type, str):
+        return None
+    observed = observed_shape(connection, "resources", resource_type)
+    if mode == "observed":
+        return observed
+    return {name: _contrary(child) for name, child in observed.items()}
+
+
+# Every test runs three ways: without a shape (the general translation only), with the shape observed in its
+# resources (shortcuts taken), and with the contrary shape (every shortcut misses and falls back). The results
+# must not differ: a shape may only change how fast a view runs.
+@pytest.mark.parametrize("shape_mode", ["general", "observed", "contrary"])
 @pytest.mark.parametrize(("path", "title"), _suite_cases())
-def test_official_suite(path: Path, title: str) -> None:
+def test_official_suite(path: Path, title: str, shape_mode: str) -> None:
     resources, test = _load(path, title)
     connection = _connection_with(resources)
+    shape = _shape(connection, test["view"], shape_mode)
 
     if test.get("expectError"):
         with pytest.raises(ViewDefinitionError):
-            run_view(connection, test["view"])
+            run_view(connection, test["view"], shape=shape)
         return
 
-    table = run_view(connection, test["view"])
+    table = run_view(connection, test["view"], shape=shape)
 
     if "expectColumns" in test:
         assert table.column_names == test["expectColumns"]

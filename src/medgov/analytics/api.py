@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +25,17 @@ from medgov.analytics.practitioner_contracts import IndicatorDefinition as Indic
 from medgov.analytics.practitioner_contracts import PractitionerIndicatorResult as PractitionerIndicatorResult
 from medgov.analytics.practitioner_contracts import PractitionerResults as PractitionerResults
 from medgov.analytics.practitioner_contracts import WarehousePractitioner as WarehousePractitioner
-from medgov.analytics.statistics.funnel import FunnelDataType, FunnelPlot, funnel_limits, funnel_plot
-from medgov.analytics.statistics.spc import MakingDataCountChart, making_data_count_chart
-from medgov.analytics.statistics.spc_rules import ImprovementDirection
+from medgov.analytics.statistics.funnel import FunnelDataType, FunnelLimits, FunnelPlot, funnel_limits, funnel_plot
+from medgov.analytics.statistics.spc import (
+    ChartType,
+    ControlChart,
+    MakingDataCountChart,
+    control_chart,
+    making_data_count_chart,
+)
+from medgov.analytics.statistics.spc_rules import ImprovementDirection, MakingDataCountRules
 from medgov.analytics.statistics.suppression import suppress_small_cells as suppress_table
+from medgov.analytics.statistics.surveillance import ears
 from medgov.analytics.warehouse.info import warehouse_info as _warehouse_info
 from medgov.analytics.warehouse.structure import Structure, read_structure
 
@@ -87,6 +94,8 @@ class FunnelView:
     """What a page needs to draw a funnel: limit curves by name (x, lower, upper), a flag per unit and the centre.
 
     Flags are ``"high"``, ``"low"`` or ``""`` (within the 99.8 % overdispersion-adjusted limits).
+    ``unit_limits`` are the same limits (by name: lower and upper per unit) at each unit's own denominator, in the
+    caller's order (``nan`` where a unit cannot be placed), so a unit's value can be shown beside its limits.
     """
 
     centre: float
@@ -94,6 +103,7 @@ class FunnelView:
     flags: tuple[str, ...]
     overdispersion_phi: float
     reason: str | None
+    unit_limits: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
 
 
 def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float) -> FunnelView:
@@ -112,12 +122,14 @@ def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float)
     flags = []
     for ratio, is_outlier in zip(plot.ratios, plot.outlier, strict=True):
         flags.append(("high" if ratio > plot.target else "low") if is_outlier else "")
+    judged = plot.adjusted_limits if plot.adjusted else plot.limits
     return FunnelView(
         centre=centre,
         limits={"95 %": (xs, curves.lower_95, curves.upper_95), "99.8 %": (xs, curves.lower_998, curves.upper_998)},
         flags=tuple(flags),
         overdispersion_phi=plot.phi,
         reason=plot.reason,
+        unit_limits={"95 %": (judged.lower_95, judged.upper_95), "99.8 %": (judged.lower_998, judged.upper_998)},
     )
 
 
@@ -140,11 +152,17 @@ def _in_input_order(plot: FunnelPlot, groups: Sequence[str]) -> FunnelPlot:
     # funnel_plot orders units by group label; put them back in the caller's order.
     position = {group: index for index, group in enumerate(plot.groups)}
     order = [position[group] for group in groups]
+
+    def reordered(limits: FunnelLimits) -> FunnelLimits:
+        return FunnelLimits(*(tuple(column[i] for i in order) for column in astuple(limits)))
+
     return replace(
         plot,
         groups=tuple(plot.groups[i] for i in order),
         ratios=tuple(plot.ratios[i] for i in order),
         outlier=tuple(plot.outlier[i] for i in order),
+        limits=reordered(plot.limits),
+        adjusted_limits=reordered(plot.adjusted_limits),
     )
 
 
@@ -254,10 +272,6 @@ def organisation_structure(warehouse: Path | str) -> Structure:
 # --- medical staff office: practitioner directory and OPPE results -------------------------------------------
 
 
-class PractitionerResultsUnavailable(RuntimeError):
-    """The measure engine cannot give per-practitioner results (not installed, or no warehouse yet)."""
-
-
 def practitioner_directory(warehouse: Path) -> tuple[WarehousePractitioner, ...]:
     """Practitioners in the warehouse with the specialty and organisation of their first role (by role id)."""
     import duckdb
@@ -281,17 +295,229 @@ def practitioner_directory(warehouse: Path) -> tuple[WarehousePractitioner, ...]
 
 
 def practitioner_oppe_results(
-    *, department_id: str, period_start: dt.date, period_end: dt.date, extra_measure_ids: Sequence[str] = ()
+    warehouse: Path | str,
+    *,
+    department_id: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    extra_measure_ids: Sequence[str] = (),
 ) -> DepartmentOppeResults:
-    """Per-practitioner volume, risk-adjusted mortality/readmission/LOS O/E with intervals, complication and
-    safety-event counts, and the department's chosen measures, each with the department funnel.
+    """Per-practitioner volume, risk-adjusted mortality/readmission/LOS O/E with intervals, hospital-acquired
+    condition counts and the department's chosen measures, each against the department's peers in a funnel.
 
-    Delegates to the measure engine; until it provides per-practitioner results this raises
-    :class:`PractitionerResultsUnavailable` rather than computing measures a second way.
+    One :func:`run_measures` call (``oppe_measure_ids(extra_measure_ids)``, stratified by ``OPPE_STRATIFIERS``)
+    gives every number; the funnels are :func:`funnel_for_ratios` / :func:`funnel_for_proportions`. Practitioners
+    without stays in the department and period are absent. Raises ``NoDataError`` when the warehouse has no data
+    for the period. See :mod:`medgov.analytics.oppe`.
     """
-    raise PractitionerResultsUnavailable(
-        "per-practitioner measure results are not available from the measure engine in this installation"
+    from medgov.analytics import oppe
+
+    return oppe.department_oppe_results(
+        warehouse,
+        department_id=department_id,
+        period_start=period_start,
+        period_end=period_end,
+        extra_measure_ids=extra_measure_ids,
     )
+
+
+def oppe_results_from_run(
+    run: MeasureRun,
+    *,
+    department_id: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    extra_measure_ids: Sequence[str] = (),
+) -> DepartmentOppeResults:
+    """What :func:`practitioner_oppe_results` returns, read from a run the caller already has (of
+    ``oppe_measure_ids(extra_measure_ids)`` stratified by ``OPPE_STRATIFIERS`` over the period)."""
+    from medgov.analytics import oppe
+
+    return oppe.results_from_run(
+        run,
+        department_id=department_id,
+        period_start=period_start,
+        period_end=period_end,
+        extra_measure_ids=extra_measure_ids,
+    )
+
+
+def oppe_measure_ids(extra_measure_ids: Sequence[str] = ()) -> tuple[str, ...]:
+    """The measures an OPPE run evaluates: the standard OPPE measures, then the department's chosen ones."""
+    from medgov.analytics import oppe
+
+    return oppe.oppe_measure_ids(extra_measure_ids)
+
+
+OPPE_STRATIFIERS: tuple[str, ...] = ("department", "department+practitioner")
+"""How an OPPE run stratifies the measures: the department overall, and each attending within it."""
+
+
+# --- patient safety: MRN look-up, patient days, SPC charts of event counts and of an action's measure ----------
+
+
+class WarehouseUnavailable(Exception):
+    """The clinical warehouse file does not exist (or cannot be opened), so nothing can be looked up in it."""
+
+
+def _connect_read_only(warehouse: Path):  # type: ignore[no-untyped-def]
+    import duckdb
+
+    if not warehouse.exists():
+        raise WarehouseUnavailable(f"the clinical warehouse {warehouse} does not exist")
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:
+        raise WarehouseUnavailable(f"the clinical warehouse {warehouse} cannot be opened: {error}") from None
+
+
+def patient_mrn_exists(warehouse: Path, mrn: str) -> bool:
+    """True when the warehouse's ``patient`` table holds a patient with this MRN (read-only query)."""
+    import duckdb
+
+    connection = _connect_read_only(warehouse)
+    try:
+        row = connection.execute("SELECT count(*) FROM patient WHERE mrn = ?", [mrn]).fetchone()
+    except duckdb.CatalogException:
+        raise WarehouseUnavailable(f"the clinical warehouse {warehouse} has no patient table yet") from None
+    finally:
+        connection.close()
+    return bool(row and row[0])
+
+
+def patient_days_by_location_month(
+    warehouse: Path, location_ids: Sequence[str], first_month: dt.date, last_month: dt.date
+) -> dict[tuple[str, dt.date], float]:
+    """Inpatient days per unit and calendar month: the overlap, in days, of each inpatient encounter
+    (class IMP or ACUTE) at the unit with the month. Months are keyed by their first day."""
+    import duckdb
+
+    if not location_ids:
+        return {}
+    connection = _connect_read_only(warehouse)
+    placeholders = ", ".join("?" for _ in location_ids)
+    sql = f"""
+        WITH months AS (
+            SELECT CAST(m AS DATE) AS month_start, CAST(m + INTERVAL 1 MONTH AS DATE) AS month_end
+            FROM range(CAST(? AS DATE), CAST(? AS DATE) + INTERVAL 1 MONTH, INTERVAL 1 MONTH) AS t(m)
+        )
+        SELECT e.location_id, months.month_start,
+               sum(date_diff('second',
+                             greatest(e.period_start, CAST(months.month_start AS TIMESTAMP)),
+                             least(coalesce(e.period_end, CAST(months.month_end AS TIMESTAMP)),
+                                   CAST(months.month_end AS TIMESTAMP))) / 86400.0) AS days
+        FROM encounter e JOIN months
+          ON e.period_start < CAST(months.month_end AS TIMESTAMP)
+         AND coalesce(e.period_end, CAST(months.month_end AS TIMESTAMP)) > CAST(months.month_start AS TIMESTAMP)
+        WHERE e.class_code IN ('IMP', 'ACUTE') AND e.location_id IN ({placeholders})
+        GROUP BY 1, 2
+    """
+    try:
+        rows = connection.execute(
+            sql, [first_month.replace(day=1), last_month.replace(day=1), *location_ids]
+        ).fetchall()
+    except duckdb.CatalogException:
+        raise WarehouseUnavailable(f"the clinical warehouse {warehouse} has no encounter table yet") from None
+    finally:
+        connection.close()
+    return {(str(location), month): float(days) for location, month, days in rows}
+
+
+def event_count_chart(counts: Sequence[float], patient_days: Sequence[float] | None = None) -> ControlChart:
+    """SPC chart of monthly event counts: a C chart, or a U chart of events per 1,000 patient days when the
+    patient days are known (Montgomery, Introduction to SQC, 6th ed., section 7.3)."""
+    if patient_days is None:
+        return control_chart(ChartType.C, counts)
+    return control_chart(ChartType.U, counts, patient_days, multiplier=1000.0)
+
+
+@dataclass(frozen=True)
+class EffectVerification:
+    """Whether a series shifted in the intended direction after an action was implemented.
+
+    ``shifted`` is True when, after the change, a run of consecutive points on the improving side of the
+    pre-change centre line reaches the Making Data Count shift length (7 points, NHS England), or a point falls
+    beyond the pre-change control limit on the improving side.
+    """
+
+    chart: ControlChart
+    change_index: int
+    points_after: int
+    shifted: bool
+    message: str
+
+
+def verify_effect(
+    values: Sequence[float],
+    change_index: int,
+    *,
+    improvement: str,
+    denominators: Sequence[float] | None = None,
+    chart: str = "i",
+    multiplier: float = 1.0,
+) -> EffectVerification:
+    """Freeze centre and limits on the points before ``change_index`` (the implementation) and test the points
+    from it onwards for a shift in the ``improvement`` direction ("increase" or "decrease")."""
+    if improvement not in {"increase", "decrease"}:
+        raise ValueError("improvement must be 'increase' or 'decrease'")
+    if not 1 <= change_index <= len(values):
+        raise ValueError("change_index must leave at least one point before the change")
+    result = control_chart(chart, values, denominators, baseline_points=change_index, multiplier=multiplier)
+    sign = 1 if improvement == "increase" else -1
+    after = range(change_index, len(result.values))
+    centre = result.centre[0]
+    longest = current = 0
+    beyond_limit = False
+    for index in after:
+        value = result.values[index]
+        if value != value:  # NaN: a missing period breaks no run and adds none
+            continue
+        if sign * (value - centre) > 0:
+            current += 1
+            longest = max(longest, current)
+        elif value != centre:
+            current = 0
+        limit = result.upper_limit[index] if sign > 0 else result.lower_limit[index]
+        if limit == limit and sign * (value - limit) > 0:
+            beyond_limit = True
+    points_after = len(after)
+    shift_points = MakingDataCountRules().shift_points
+    shifted = beyond_limit or longest >= shift_points
+    if points_after == 0:
+        message = "No data after the implementation date yet."
+    elif shifted:
+        message = f"Shift in the intended direction ({improvement}) after the implementation."
+    elif points_after < shift_points:
+        message = f"Only {points_after} point(s) after the implementation; a shift needs {shift_points}."
+    else:
+        message = f"No shift in the intended direction ({improvement}) after the implementation."
+    return EffectVerification(result, change_index, points_after, shifted, message)
+
+
+__all__ = [
+    "ChartType",
+    "ControlChart",
+    "EffectVerification",
+    "WarehouseUnavailable",
+    "event_count_chart",
+    "patient_days_by_location_month",
+    "patient_mrn_exists",
+    "verify_effect",
+]
+
+
+# --- statistics: aberrations in event counts --------------------------------------------------------------------
+
+
+def count_aberrations(counts: Sequence[float], *, method: str = "C2") -> tuple[int, ...]:
+    """Positions where a series of event counts (falls, infections) rises above the CDC EARS upper bound
+    (Hutwagner 2003; ``C2`` by default: a seven-period baseline behind a two-period guard band). A series too
+    short to have a baseline has no aberrations."""
+    result = ears(counts, method="C3" if method == "C3" else "C1" if method == "C1" else "C2")
+    if result.reason is not None or result.table.empty:
+        return ()
+    alarms = result.table[result.table["alarm"].astype(bool)]
+    return tuple(int(position) for position in alarms["position"])
 
 
 # --- measures ---------------------------------------------------------------------------------------------
@@ -377,3 +603,34 @@ def run_measures(
     )
     models = tuple(evaluation.model for evaluation in evaluations if evaluation.model is not None)
     return MeasureRun(engine.results_table(evaluations), models, reports)
+
+
+def clinical_period(warehouse: Path | str) -> tuple[dt.date, dt.date] | None:
+    """First and last day with an encounter in the warehouse (None when it is empty or absent)."""
+    import ibis
+
+    from medgov.analytics.measures import engine
+    from medgov.analytics.warehouse.connection import connect
+
+    path = Path(warehouse)
+    if not path.exists():
+        return None
+    connection = connect(path, read_only=True)
+    try:
+        return engine.data_span(ibis.duckdb.from_connection(connection))
+    finally:
+        connection.close()
+
+
+def whole_quarters(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The longest span of whole calendar quarters within ``first``..``last`` (None if there is none)."""
+    start_month = ((first.month - 1) // 3) * 3 + 1
+    start = dt.date(first.year, start_month, 1)
+    if start < first:
+        start = dt.date(start.year + (start_month + 2) // 12, (start_month + 2) % 12 + 1, 1)
+    end_quarter_month = ((last.month - 1) // 3) * 3 + 3
+    end = dt.date(last.year, end_quarter_month, 1)
+    end = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1) - dt.timedelta(days=1)
+    if end > last:
+        end = dt.date(end.year, ((end.month - 1) // 3) * 3 + 1, 1) - dt.timedelta(days=1)
+    return (start, end) if start < end else None

@@ -35,18 +35,22 @@ class IndicatorDefinition:
 
 @dataclass(frozen=True, slots=True)
 class FunnelLimit:
-    """Control limits of the department funnel at ``cases`` cases (99.8% unless the source says otherwise)."""
+    """Control limits (99.8 %) of the department funnel at ``size``: expected events for an O/E or count
+    indicator, cases for a proportion (the funnel's ``size_label`` says which)."""
 
-    cases: int
+    size: float
     lower: float
     upper: float
 
 
 @dataclass(frozen=True, slots=True)
 class FunnelPoint:
+    """A practitioner in the department funnel; ``size`` is where the funnel places them (``cases`` if None)."""
+
     practitioner_id: str
     cases: int
     value: float | None
+    size: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class DepartmentFunnel:
     department_value: float | None
     points: tuple[FunnelPoint, ...] = ()
     limits: tuple[FunnelLimit, ...] = ()
+    size_label: str = "cases"
 
 
 @dataclass(frozen=True, slots=True)

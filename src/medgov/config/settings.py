@@ -37,7 +37,9 @@ INSTALLED_APPS = [
     "medgov.governance.accounts",
     "medgov.governance.quality",
     "medgov.governance.emergency",
+    "medgov.governance.safety",
     "medgov.governance.staff",
+    "medgov.governance.reports",
     "medgov.interfaces.web",
 ]
 
@@ -157,6 +159,12 @@ MAILERS = {
     "default": {"BACKEND": env.get_str("MEDGOV_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}
 }
 DEFAULT_FROM_EMAIL = env.get_str("MEDGOV_FROM_EMAIL", "medgov@localhost")
+# Links in notification e-mails point here.
+MEDGOV_BASE_URL = env.get_str("MEDGOV_BASE_URL", "http://127.0.0.1:8000")
+
+# Patient safety: triage is due this many business days after submission; attachments up to this size.
+MEDGOV_SAFETY_TRIAGE_BUSINESS_DAYS = env.get_int("MEDGOV_SAFETY_TRIAGE_BUSINESS_DAYS", 2, minimum=1)
+MEDGOV_SAFETY_MAX_ATTACHMENT_BYTES = env.get_int("MEDGOV_SAFETY_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

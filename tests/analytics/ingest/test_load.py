@@ -10,9 +10,9 @@ import pytest
 
 from medgov.analytics import api
 from medgov.analytics.contracts import LoadReport, ResourceTypeCounts
-from medgov.analytics.ingest import landing
+from medgov.analytics.ingest import landing, load
 from medgov.analytics.warehouse.materialise import TABLE_NAMES
-from tests.anchors import ANCHORS
+from tests.anchors import ANCHORS, REPO_ROOT
 
 SYNTHEA = ANCHORS / "synthea" / "smart-r4-synthea"
 ECQM_TESTS = ANCHORS / "ecqm" / "qicore-2024" / "tests"
@@ -326,3 +326,66 @@ def test_ecqm_test_case_resources_load(tmp_path: Path) -> None:
     assert report.totals.read == report.totals.new + report.totals.replaced + report.totals.unchanged
     keys = {(resource["resourceType"], resource["id"]) for resource in map(json.loads, map(Path.read_text, files))}
     assert rows(warehouse, "SELECT count(*) FROM raw_resource") == [(len(keys),)]
+
+
+HOSPITAL = REPO_ROOT / "tests" / "fixtures" / "ingest" / "hospital"
+
+
+def moved_unit(tmp_path: Path) -> Path:
+    """The 5 West unit managed by the hospital itself, as a newer version of the fixture's Location."""
+    unit = {
+        "resourceType": "Location",
+        "id": "unit-5w",
+        "meta": {"versionId": "2"},
+        "name": "5 West",
+        "physicalType": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]
+        },
+        "managingOrganization": {"reference": "Organization/hosp-1"},
+    }
+    return write_ndjson(tmp_path / "Location.ndjson", [unit])
+
+
+def test_a_load_rebuilds_only_the_tables_its_resource_types_reach(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    first_seconds: dict[str, float] = {}
+    load.ingest([HOSPITAL], warehouse, table_seconds=first_seconds)
+    update = moved_unit(tmp_path)
+    update_seconds: dict[str, float] = {}
+
+    report = load.ingest([update], warehouse, table_seconds=update_seconds)
+
+    assert sorted(first_seconds) == sorted(TABLE_NAMES)
+    # encounter joins location for its department, so it follows the unit's move.
+    assert sorted(update_seconds) == ["encounter", "location"]
+    assert rows(warehouse, "SELECT DISTINCT department_id FROM encounter WHERE location_id = 'unit-5w'") == [
+        ("hosp-1",)
+    ]
+    assert report.tables == {name: len(rows(warehouse, f"SELECT * FROM {name}")) for name in TABLE_NAMES}
+    rebuilt_whole = tmp_path / "rebuilt_whole.duckdb"
+    load.ingest([HOSPITAL, update], rebuilt_whole)
+    assert {name: rows(warehouse, f"SELECT * FROM {name} ORDER BY ALL") for name in TABLE_NAMES} == {
+        name: rows(rebuilt_whole, f"SELECT * FROM {name} ORDER BY ALL") for name in TABLE_NAMES
+    }
+
+
+def test_reloading_unchanged_files_rebuilds_no_table(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    load.ingest([HOSPITAL], warehouse)
+    seconds: dict[str, float] = {}
+
+    load.ingest([HOSPITAL], warehouse, table_seconds=seconds)
+
+    assert seconds == {}
+
+
+def test_a_table_built_from_another_definition_is_rebuilt(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    load.ingest([HOSPITAL], warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("UPDATE materialised_table SET definition = 'older' WHERE name = 'procedure'")
+    seconds: dict[str, float] = {}
+
+    load.ingest([HOSPITAL], warehouse, table_seconds=seconds)
+
+    assert sorted(seconds) == ["procedure"]

@@ -90,3 +90,49 @@ def test_a_recent_shift_and_a_funnel_outlier_are_raised_once(readmission):
     assert Signal.objects.count() == 2
     spc_signal = Signal.objects.get(kind="spc")
     assert spc_signal.first_period == dt.date(2024, 5, 1)
+
+
+def test_an_aberrant_month_of_falls_is_raised(db):
+    (measure,) = services.do_register_measures(
+        [
+            services.MeasureDescription(
+                measure_id="falls-with-injury",
+                version="1.0.0",
+                title="Falls with injury",
+                description="",
+                rationale="",
+                source="NDNQI",
+                scoring="ratio",
+                improvement_direction="decrease",
+                unit_label="per 1,000 patient days",
+            )
+        ],
+        actor=None,
+    )
+    counts = [2, 3, 2, 1, 3, 2, 2, 3, 2, 2, 3, 2, 2, 3, 1, 2, 9, 2]
+    rows = []
+    for month, count in zip(_months(len(counts)), counts, strict=True):
+        rows.append(
+            {
+                "measure_id": "falls-with-injury",
+                "version": "1.0.0",
+                "grain": "month",
+                "period_start": month,
+                "period_end": month,
+                "dimension": "unit",
+                "stratum_key": "4W",
+                "stratum_label": "4 West",
+                "denominator": 900.0,
+                "numerator": float(count),
+                "rate": count / 0.9,
+            }
+        )
+    refresh = services.do_start_refresh(warehouse="test", actor=None)
+    services.do_store_results(refresh, rows, actor=None)
+    (candidate,) = detection.detect(measure)
+    assert (candidate.kind, candidate.rule, candidate.first_period, candidate.detail) == (
+        "aberration",
+        "EARS C2",
+        dt.date(2022, 5, 1),
+        "9 events in May 2022",
+    )

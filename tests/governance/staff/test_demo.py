@@ -3,7 +3,7 @@ from medgov.interfaces.cli.demo import ensure_demo_users
 from medgov.interfaces.cli.staff import load_staff_demo
 
 
-def test_staff_demo_has_every_state_and_the_planted_outlier_shows(db, settings, tmp_path):
+def test_staff_demo_has_every_state_and_records_no_oppe_without_a_warehouse(db, settings, tmp_path):
     settings.MEDGOV_WAREHOUSE = tmp_path / "no-warehouse.duckdb"
     ensure_demo_users()
     load_staff_demo()
@@ -21,5 +21,4 @@ def test_staff_demo_has_every_state_and_the_planted_outlier_shows(db, settings, 
     ]
     assert Fppe.objects.filter(status="open").count() == 3
     assert PrivilegeRequest.objects.exclude(status="granted").count() == 3
-    flagged = {profile.practitioner.family_name: profile.is_flagged for profile in OppeProfile.objects.all()}
-    assert flagged == {"Okafor": True, "Hargreaves": False, "Mendes": False, "Raman": False}
+    assert OppeProfile.objects.count() == 0

@@ -66,10 +66,12 @@ def test_licence_expiry_suspends_on_the_expiry_date_with_audit_and_notice(
     text = (
         f"{practitioner} is suspended (credential lapse) from 2026-06-30: state licence MD-1001 expired on 2026-06-30"
     )
-    assert sorted(Notice.objects.filter(text=text).values_list("recipient__username", flat=True)) == sorted(
+    assert sorted(Notice.objects.filter(subject=text).values_list("recipient__username", flat=True)) == sorted(
         [office.username, chief.username, cmo.username]
     )
-    assert sorted(address for message in mail.outbox if message.body.startswith(text) for address in message.to) == [
+    assert sorted(
+        address for message in mail.outbox if message.subject == f"[medgov] {text}" for address in message.to
+    ) == [
         "chief@example.org",
         "cmo@example.org",
         "mso@example.org",
@@ -136,7 +138,7 @@ def test_reminders_go_once_per_window(office, make_practitioner, time_machine):
         _at(time_machine, day)
         assert tasks.daily_staff_scan.enqueue().return_value["reminders"] == expected, day
     assert sorted(CredentialReminder.objects.values_list("window_days", flat=True)) == [30, 60, 90, 120]
-    assert Notice.objects.filter(recipient=office, text__contains="expires on 2026-09-01 (30 days)").count() == 1
+    assert Notice.objects.filter(recipient=office, subject__contains="expires on 2026-09-01 (30 days)").count() == 1
 
 
 def test_reappointment_application_is_sent_120_days_before_the_due_date(

@@ -261,8 +261,8 @@ def test_oppe_stores_the_engines_numbers_flags_the_outlier_and_records_zero_case
     )
     assert (mortality.position, mortality.is_flagged, stored.is_flagged) == ("above", True, True)
     assert mortality.funnel["points"] == [
-        {"cases": 212, "value": 2.289, "self": True},
-        {"cases": 198, "value": 1.013, "self": False},
+        {"cases": 212, "size": 212, "value": 2.289, "self": True},
+        {"cases": 198, "size": 198, "value": 1.013, "self": False},
     ]
     assert OppeProfile.objects.get(practitioner=peer).is_flagged is False
     zero = OppeProfile.objects.get(practitioner=quiet)

@@ -94,6 +94,12 @@ class Lander:
         finally:
             self.connection.unregister("loaded_files")
 
+    def changed_resource_types(self) -> set[str]:
+        """The resource types with a row of ``raw_resource`` added or replaced so far."""
+        return {
+            resource_type for (resource_type, outcome), count in self.outcomes.items() if outcome in (NEW, REPLACED)
+        }
+
     def counts(self) -> dict[str, ResourceTypeCounts]:
         by_type: dict[str, Counter[str]] = {}
         for (resource_type, outcome), count in self.outcomes.items():

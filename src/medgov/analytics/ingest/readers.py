@@ -50,6 +50,7 @@ SOURCE_SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".js
 _GZIP_MAGIC = b"\x1f\x8b"
 _REFERENCE = re.compile(rb'"reference":"([^"\\]*)"')
 _BUNDLE_LOCAL_PREFIXES = (b"urn:uuid:", b"urn:oid:")
+_LOCAL_REFERENCE = b'"reference":"urn:'  # orjson writes no spaces, so every urn: reference contains this
 
 
 class Reason(StrEnum):
@@ -438,7 +439,8 @@ def _resource_record(
                 return rejected(Reason.INVALID_META, f"meta.lastUpdated {raw_last_updated!r} is not an instant")
 
     body = orjson.dumps(resource)
-    if full_urls or b'"urn:' in body:
+    # Outside a Bundle only a urn: reference can be wrong; codes like "urn:medgov:..." need no second look.
+    if full_urls or _LOCAL_REFERENCE in body:
         unresolved: list[str] = []
 
         def resolve(match: re.Match[bytes]) -> bytes:

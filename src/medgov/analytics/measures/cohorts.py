@@ -59,20 +59,18 @@ def principal_diagnoses(context: MeasureContext) -> ir.Table:
     diagnosis = context.table("encounter_diagnosis")
     return context.materialised(
         ("principal_diagnoses",),
-        lambda: diagnosis.filter(diagnosis.is_principal.fill_null(False))
-        .group_by(encounter_id=diagnosis.encounter_id)
-        .aggregate(principal_code=diagnosis.code.min()),
+        lambda: (
+            diagnosis.filter(diagnosis.is_principal.fill_null(False))
+            .group_by(encounter_id=diagnosis.encounter_id)
+            .aggregate(principal_code=diagnosis.code.min())
+        ),
     )
 
 
-def _latest_adjoining(
-    visits: ir.Table, prior: ir.Table, start_column: str, *, name: str
-) -> ir.Table:
+def _latest_adjoining(visits: ir.Table, prior: ir.Table, start_column: str, *, name: str) -> ir.Table:
     """For each visit, the start of the ``prior`` encounter ending 1 hour or less on or before the visit's
     ``start_column`` (the latest-ending one: CQL ``Last(... sort by end of period)``), as column ``name``."""
-    prior = prior.select(
-        prior_patient_id=prior.patient_id, prior_start=prior.period_start, prior_end=prior.period_end
-    )
+    prior = prior.select(prior_patient_id=prior.patient_id, prior_start=prior.period_start, prior_end=prior.period_end)
     visit_start = visits[start_column]
     joined = visits.select("id", "patient_id", start_column).join(
         prior,
@@ -82,9 +80,7 @@ def _latest_adjoining(
             prior.prior_end >= visit_start - ONE_HOUR,
         ],
     )
-    latest = joined.group_by(adjoining_id=joined.id).aggregate(
-        **{name: joined.prior_start.argmax(joined.prior_end)}
-    )
+    latest = joined.group_by(adjoining_id=joined.id).aggregate(**{name: joined.prior_start.argmax(joined.prior_end)})
     return visits.left_join(latest, visits.id == latest.adjoining_id).drop("adjoining_id")
 
 

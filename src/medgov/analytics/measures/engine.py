@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -46,6 +47,7 @@ from medgov.analytics.measures.spec import (
     Scoring,
 )
 from medgov.analytics.statistics import comorbidity, intervals
+from medgov.analytics.warehouse.scratch import fetch_arrow, quiet_ibis_duckdb_deprecations
 
 DIMENSIONS: dict[str, str] = {
     "hospital": "encounter.hospital_id",
@@ -136,7 +138,9 @@ def normalise_stratifiers(stratifiers: Iterable[str | Sequence[str]]) -> tuple[t
                 f"unknown dimension {', '.join(map(repr, unknown)) or repr(item)}; "
                 f"dimensions are: {', '.join(DIMENSIONS)}"
             )
-        if names not in result:
+        if len(set(names)) != len(names):
+            raise UnknownDimensionError(f"stratifier {'+'.join(names)!r} names a dimension twice")
+        if frozenset(names) not in {frozenset(existing) for existing in result}:
             result.append(names)
     return tuple(result)
 
@@ -151,13 +155,16 @@ def check_grains(grains: Iterable[str]) -> tuple[str, ...]:
     return chosen or ("period",)
 
 
-def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
+def _data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
     """First and last day with an encounter in the warehouse, or None when it holds none."""
     encounter = backend.table("encounter")
-    row = encounter.aggregate(
-        first=encounter.period_start.min().date(),
-        last=ibis.coalesce(encounter.period_end, encounter.period_start).max().date(),
-    ).to_pyarrow()
+    row = fetch_arrow(
+        backend,
+        encounter.aggregate(
+            first=encounter.period_start.min().date(),
+            last=ibis.coalesce(encounter.period_end, encounter.period_start).max().date(),
+        ),
+    )
     first, last = row["first"][0].as_py(), row["last"][0].as_py()
     if first is None or last is None:
         return None
@@ -165,7 +172,7 @@ def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
 
 
 def check_period_has_data(backend: BaseBackend, period: Period) -> None:
-    span = data_span(backend)
+    span = _data_span(backend)
     if span is None:
         raise NoDataError("the warehouse holds no encounters: load data first (medgov ingest)")
     first, last = span
@@ -176,7 +183,7 @@ def check_period_has_data(backend: BaseBackend, period: Period) -> None:
         )
 
 
-def evaluate(
+def _evaluate(
     backend: BaseBackend,
     specs: Sequence[MeasureSpec],
     period: Period,
@@ -200,13 +207,13 @@ def evaluate(
     context = MeasureContext(backend, period)
     try:
         for spec in specs:
-            subjects = subject_frame(spec, context)
+            subjects = _subject_frame(spec, context)
             model_report = None
             if spec.risk_model is not None:
                 reference = subjects
                 reference_at = reference_period or period
                 if reference_at != period:
-                    reference = subject_frame(spec, context.for_period(reference_at))
+                    reference = _subject_frame(spec, context.for_period(reference_at))
                 subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
             results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
             evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
@@ -282,9 +289,10 @@ def subject_expression(spec: MeasureSpec, context: MeasureContext) -> ir.Table:
     return subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
 
 
-def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
+def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     """Run :func:`subject_expression` and apply FHIR population semantics; one row per subject, sorted."""
-    table = subject_expression(spec, context).to_pyarrow()
+    expression = subject_expression(spec, context)
+    table = fetch_arrow(context.backend, expression)
     frame = table.to_pandas(types_mapper=None)
     frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
     for name in POPULATIONS[1:]:
@@ -320,8 +328,9 @@ def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
     if spec.risk_model is not None and "charlson" in spec.risk_model.covariates:
-        frame["charlson"] = _charlson_scores(context, frame)
-    return frame
+        frame["charlson"] = _charlson_scores(context, expression, frame)
+    result: pd.DataFrame = frame
+    return result
 
 
 def _age_bands(ages: pd.Series) -> list[str]:
@@ -337,19 +346,19 @@ def _age_bands(ages: pd.Series) -> list[str]:
     return bands
 
 
-def _charlson_scores(context: MeasureContext, frame: pd.DataFrame) -> pd.Series:
+def _charlson_scores(context: MeasureContext, subjects: ir.Table, frame: pd.DataFrame) -> pd.Series:
     """Charlson score (Charlson 1987 weights, Quan 2005 ICD-10 coding) of each episode's secondary diagnoses."""
     if frame.empty:
         return pd.Series(dtype="float64")
     diagnosis = context.table("encounter_diagnosis")
     secondary = diagnosis.filter(~diagnosis.is_principal.fill_null(False), diagnosis.code.notnull())
-    wanted = ibis.memtable(pd.DataFrame({"wanted_id": frame["encounter_id"].astype(str).unique()}))
-    codes = (
-        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id)
-        .select(id=secondary.encounter_id, code=secondary.code)
-        .to_pyarrow()
-        .to_pandas()
-    )
+    wanted = subjects.select(wanted_id=subjects.encounter_id).distinct()
+    codes = fetch_arrow(
+        context.backend,
+        secondary.join(wanted, secondary.encounter_id == wanted.wanted_id).select(
+            id=secondary.encounter_id, code=secondary.code
+        ),
+    ).to_pandas()
     if codes.empty:
         return pd.Series(0.0, index=frame.index)
     scores = comorbidity.charlson(codes, id_column="id", code_column="code")
@@ -450,60 +459,89 @@ def aggregate(
     confidence: float,
     model: RiskModelReport | None,
 ) -> pd.DataFrame:
-    """Group the subject frame by every grain x (overall + each stratifier) and compute the statistics."""
+    """Group the subject frame by every grain x (overall + each stratifier) and compute the statistics.
+
+    The grouping runs as one ``GROUPING SETS`` query per grain in an in-process DuckDB over the subject frame
+    (an Arrow table in memory, whatever backend produced it), so results do not depend on the warehouse engine.
+    """
     work = subjects.copy()
     if "expected" not in work.columns:
         work["expected"] = np.nan
     in_population = work["measure_population"]
     observation = work["measure_observation"].where(in_population)
     work["observation_value"] = observation
-    work["observation_present"] = observation.notna()
     work["observation_log"] = np.log(observation.where(observation > 0))
     work["numerator_value"] = work["numerator_observation"].where(in_population).fillna(0.0)
     work["denominator_value"] = work["denominator_observation"].where(in_population).fillna(0.0)
     work["expected_value"] = work["expected"].where(in_population)
-    work["observed_minus_expected_squared"] = (
-        (work["measure_observation"] - work["expected"]) ** 2
-    ).where(in_population)
+    work["squared_residual"] = ((work["measure_observation"] - work["expected"]) ** 2).where(in_population)
     for name in POPULATIONS:
         work[name] = work[name].astype("int64")
+    dimensions = list(DIMENSIONS)
+    used = [name for name in dimensions if any(name in stratifier for stratifier in stratifiers)]
+    sets = ["(bucket_start, bucket_end)"] + [
+        "(bucket_start, bucket_end, " + ", ".join(stratifier) + ")" for stratifier in stratifiers
+    ]
+    sums = ", ".join(f"sum({name})::BIGINT AS {name}" for name in POPULATIONS)
+    query = f"""
+        SELECT bucket_start, bucket_end,
+               {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in dimensions)},
+               {"".join(f"grouping({name}) AS grouped_out_{name}, " for name in used)}
+               {sums},
+               count(observation_value) AS observation_count,
+               sum(observation_value) AS observation_sum,
+               avg(observation_value) AS observation_mean,
+               median(observation_value) AS observation_median,
+               avg(observation_log) AS observation_log_mean,
+               var_samp(observation_value) AS observation_variance,
+               sum(numerator_value) AS numerator_observation,
+               sum(denominator_value) AS denominator_observation,
+               sum(expected_value) AS expected,
+               count(expected_value) AS expected_count,
+               sum(squared_residual) AS squared_residuals
+        FROM subjects
+        GROUP BY GROUPING SETS ({", ".join(sets)})
+    """
+    columns = ["anchor_date", *dimensions, *POPULATIONS, "observation_value", "observation_log", "numerator_value",
+               "denominator_value", "expected_value", "squared_residual"]  # fmt: skip
     frames = []
-    for grain in grains:
-        work["bucket_start"], work["bucket_end"] = _buckets(work["anchor_date"], grain, period)
-        for stratifier in ((), *stratifiers):
-            keys = ["bucket_start", "bucket_end", *stratifier]
+    connection = duckdb.connect()
+    try:
+        for grain in grains:
             if work.empty:
                 continue
-            grouped = work.groupby(keys, sort=True, dropna=False).agg(
-                **{name: (name, "sum") for name in POPULATIONS},
-                observation_count=("observation_present", "sum"),
-                observation_sum=("observation_value", "sum"),
-                observation_mean=("observation_value", "mean"),
-                observation_median=("observation_value", "median"),
-                observation_log_mean=("observation_log", "mean"),
-                numerator_observation=("numerator_value", "sum"),
-                denominator_observation=("denominator_value", "sum"),
-                expected=("expected_value", "sum"),
-                expected_count=("expected_value", "count"),
-                squared_residuals=("observed_minus_expected_squared", "sum"),
-                observation_variance=("observation_value", "var"),
-            )
-            grouped = grouped.reset_index()
+            frame = work[columns].copy()
+            frame["bucket_start"], frame["bucket_end"] = _buckets(frame["anchor_date"], grain, period)
+            for name in dimensions:
+                frame[name] = frame[name].astype(str)
+            connection.register("subjects", pa.Table.from_pandas(frame, preserve_index=False))
+            grouped = connection.sql(query).to_df()
+            connection.unregister("subjects")
+            present = grouped[[f"grouped_out_{name}" for name in used]].to_numpy() == 0
+            by_set = {frozenset(stratifier): stratifier for stratifier in stratifiers}
+            labels = [
+                by_set.get(frozenset(name for name, grouped_in in zip(used, row, strict=True) if grouped_in), ())
+                for row in present
+            ]
             grouped["grain"] = grain
-            grouped["stratifier"] = "+".join(stratifier)
-            grouped["stratum"] = (
-                grouped[list(stratifier)].astype(str).agg("|".join, axis=1) if stratifier else ""
-            )
-            for name in DIMENSIONS:
-                if name not in stratifier:
-                    grouped[name] = None
-            frames.append(grouped)
+            grouped["stratifier"] = ["+".join(item) for item in labels]
+            grouped["stratum"] = [
+                "|".join(str(value) for value in values)
+                for values in (
+                    [row[name] for name in item] for item, row in zip(labels, grouped.to_dict("records"), strict=True)
+                )
+            ]
+            grouped["order"] = [0 if not item else 1 + list(stratifiers).index(item) for item in labels]
+            frames.append(grouped.sort_values(["bucket_start", "order", "stratum"], kind="stable"))
+    finally:
+        connection.close()
     if not frames:
-        return pa.Table.from_pylist([], schema=RESULT_SCHEMA).to_pandas()
+        empty: pd.DataFrame = RESULT_SCHEMA.empty_table().to_pandas()
+        return empty
     combined = pd.concat(frames, ignore_index=True)
     rows = [_statistics(spec, record, confidence, model) for record in combined.to_dict("records")]
-    table = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
-    return table.to_pandas()
+    results: pd.DataFrame = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA).to_pandas()
+    return results
 
 
 def _finite(value: object) -> float | None:
@@ -531,7 +569,7 @@ def _statistics(
         "period_end": pd.Timestamp(record["bucket_end"]).date(),  # type: ignore[arg-type]
         "stratifier": record["stratifier"],
         "stratum": record["stratum"],
-        **{name: record[name] for name in DIMENSIONS},
+        **{name: record[name] if isinstance(record[name], str) else None for name in DIMENSIONS},
         **counts,
         "observation_count": observation_count,
         "observation_sum": None,
@@ -556,7 +594,7 @@ def _statistics(
     if spec.scoring is Scoring.COHORT:
         return row
     if spec.scoring is Scoring.CONTINUOUS_VARIABLE:
-        row["observation_sum"] = _finite(record["observation_sum"])  # type: ignore[arg-type]
+        row["observation_sum"] = _finite(record["observation_sum"])
         row["observation_mean"] = _finite(record["observation_mean"])
         row["observation_median"] = _finite(record["observation_median"])
         log_mean = _finite(record["observation_log_mean"])
@@ -616,3 +654,37 @@ def results_table(evaluations: Sequence[MeasureEvaluation]) -> pa.Table:
     """All evaluations' tidy results as one Arrow table with :data:`RESULT_SCHEMA`."""
     tables = [pa.Table.from_pandas(item.results, schema=RESULT_SCHEMA, preserve_index=False) for item in evaluations]
     return pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table()
+
+
+def evaluate(
+    backend: BaseBackend,
+    specs: Sequence[MeasureSpec],
+    period: Period,
+    *,
+    grains: Iterable[str] = ("period",),
+    stratifiers: Iterable[str | Sequence[str]] = (),
+    reference_period: Period | None = None,
+    confidence: float = 0.95,
+) -> list[MeasureEvaluation]:
+    """Evaluate ``specs`` over ``period`` for every grain x (overall + each stratifier).
+
+    The risk models are fitted on ``reference_period`` (default: the measured period itself, i.e. internal
+    standardisation) and applied to the measured period.
+    """
+    with quiet_ibis_duckdb_deprecations():
+        return _evaluate(
+            backend, specs, period, grains=grains, stratifiers=stratifiers, reference_period=reference_period,
+            confidence=confidence,
+        )  # fmt: skip
+
+
+def subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
+    """One row per subject of ``spec`` with FHIR population flags, observations and dimensions, sorted."""
+    with quiet_ibis_duckdb_deprecations():
+        return _subject_frame(spec, context)
+
+
+def data_span(backend: BaseBackend) -> tuple[dt.date, dt.date] | None:
+    """First and last day with an encounter in the warehouse, or None when it holds none."""
+    with quiet_ibis_duckdb_deprecations():
+        return _data_span(backend)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -53,14 +54,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _score(row: pd.Series, unit: str) -> dict[str, Any] | None:
+def _score(row: Mapping[Any, Any], unit: str) -> dict[str, Any] | None:
     value = _number(row["score"])
     if value is None:
         return None
     return {"value": round(value, 10), "unit": unit}
 
 
-def _populations(row: pd.Series, codes: dict[str, str]) -> list[dict[str, Any]]:
+def _populations(row: Mapping[Any, Any], codes: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {"code": {"coding": [{"system": MEASURE_POPULATION_SYSTEM, "code": code}]}, "count": int(row[name])}
         for name, code in codes.items()
@@ -75,11 +76,12 @@ def measure_reports(
     results = evaluation.results[evaluation.results["grain"] == grain]
     codes = _population_names(spec.scoring)
     reports = []
-    for (start, end), rows in results.groupby(["period_start", "period_end"], sort=True):
+    for (start_key, end_key), rows in results.groupby(["period_start", "period_end"], sort=True):
+        start, end = pd.Timestamp(str(start_key)), pd.Timestamp(str(end_key))
         overall = rows[rows["stratifier"] == ""]
         if overall.empty:
             continue
-        total = overall.iloc[0]
+        total = {str(key): value for key, value in overall.iloc[0].to_dict().items()}
         group: dict[str, Any] = {"population": _populations(total, codes)}
         score = _score(total, spec.rate_unit)
         if score is not None:
@@ -88,7 +90,8 @@ def measure_reports(
         for name, strata in rows[rows["stratifier"] != ""].groupby("stratifier", sort=False):
             dimensions = str(name).split("+")
             entries = []
-            for _, stratum in strata.iterrows():
+            for record in strata.to_dict("records"):
+                stratum = {str(key): value for key, value in record.items()}
                 entry: dict[str, Any] = {"population": _populations(stratum, codes)}
                 if len(dimensions) == 1:
                     entry["value"] = {"text": str(stratum[dimensions[0]])}
@@ -115,7 +118,10 @@ def measure_reports(
             "type": "subject-list" if subject_lists else "summary",
             "measure": f"{MEASURE_CANONICAL}/{spec.id}|{spec.version}",
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "period": {"start": pd.Timestamp(start).date().isoformat(), "end": pd.Timestamp(end).date().isoformat()},
+            "period": {
+                "start": pd.Timestamp(str(start)).date().isoformat(),
+                "end": pd.Timestamp(str(end)).date().isoformat(),
+            },
             "improvementNotation": {
                 "coding": [
                     {
@@ -127,7 +133,7 @@ def measure_reports(
             "group": [group],
         }
         if subject_lists:
-            _attach_subject_lists(report, evaluation, codes, pd.Timestamp(start), pd.Timestamp(end))
+            _attach_subject_lists(report, evaluation, codes, pd.Timestamp(str(start)), pd.Timestamp(str(end)))
         reports.append(report)
     return reports
 

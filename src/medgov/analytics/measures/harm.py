@@ -33,9 +33,7 @@ def hospital_acquired(context: MeasureContext, stays: ir.Table, codes: ir.Boolea
     )
 
 
-def count_conditions(
-    context: MeasureContext, stays: ir.Table, prefixes: tuple[str, ...], *, name: str
-) -> ir.Table:
+def count_conditions(context: MeasureContext, stays: ir.Table, prefixes: tuple[str, ...], *, name: str) -> ir.Table:
     """Add column ``name``: the number of hospital-acquired conditions with a code starting with ``prefixes``."""
     events = hospital_acquired(context, stays)
     events = events.filter(starts_with_any(events.code, prefixes))

@@ -119,9 +119,7 @@ def _categorical(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame
     return result
 
 
-def _harmonise(
-    frame: pd.DataFrame, covariates: Sequence[str], levels: Mapping[str, tuple[str, ...]]
-) -> pd.DataFrame:
+def _harmonise(frame: pd.DataFrame, covariates: Sequence[str], levels: Mapping[str, tuple[str, ...]]) -> pd.DataFrame:
     result = _categorical(frame, covariates)
     for name, known in levels.items():
         if known:

@@ -43,6 +43,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "safety.view_safety_dashboard",
         "safety.triage_event",
         "safety.manage_rca",
+        "safety.view_reporter_identity",
+        "safety.remove_event",
     ),
     Role.MEDICAL_STAFF_OFFICE: (
         "quality.view_quality",

@@ -69,19 +69,18 @@ class AuditEvent(models.Model):
 
 
 class Notice(models.Model):
-    """A message for one user, shown in the application and e-mailed when it is created.
-
-    Generic on purpose: any app notifies through :func:`medgov.governance.core.notices.notify`.
-    """
+    """An in-app notice to one user (any module). An e-mail with the same text goes out when it is created."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
-    text = models.CharField(max_length=500)
+    subject = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
     link = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["recipient", "read_at"])]
 
     def __str__(self) -> str:
-        return self.text[:80]
+        return self.subject

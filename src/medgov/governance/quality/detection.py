@@ -115,6 +115,46 @@ def funnel_candidates(measure: Measure, results: Iterable[MeasureResult]) -> lis
     return candidates
 
 
+ABERRATION_DIMENSIONS = ("all", "hospital", "unit")
+
+
+def aberration_candidates(measure: Measure, results: Iterable[MeasureResult]) -> list[SignalCandidate]:
+    """Months whose event count (falls, pressure injuries, infections) rises above the EARS C2 bound, for
+    rate measures where fewer events are better, in the recent months."""
+    if measure.scoring != "ratio" or measure.improvement_direction != "decrease":
+        return []
+    by_unit: dict[tuple[str, str], list[MeasureResult]] = defaultdict(list)
+    for row in results:
+        if row.grain == "month" and row.dimension in ABERRATION_DIMENSIONS:
+            by_unit[(row.dimension, row.stratum_key)].append(row)
+    candidates = []
+    for (dimension, stratum_key), rows in sorted(by_unit.items()):
+        rows.sort(key=lambda row: row.period_start)
+        counts = [row.numerator for row in rows]
+        for position in analytics.count_aberrations(counts):
+            if position < len(rows) - RECENT_MONTHS:
+                continue
+            row = rows[position]
+            candidates.append(
+                SignalCandidate(
+                    measure=measure,
+                    dimension=dimension,
+                    stratum_key=stratum_key,
+                    stratum_label=row.stratum_label,
+                    kind=SignalKind.ABERRATION,
+                    direction=SignalDirection.CONCERN,
+                    rule="EARS C2",
+                    detail=f"{row.numerator:.0f} events in {row.period_start:%b %Y}",
+                    first_period=row.period_start,
+                    last_period=row.period_start,
+                    chart={"periods": [r.period_start.isoformat() for r in rows], "values": counts},
+                )
+            )
+    return candidates
+
+
 def detect(measure: Measure) -> list[SignalCandidate]:
     results = list(MeasureResult.objects.filter(measure=measure))
-    return spc_candidates(measure, results) + funnel_candidates(measure, results)
+    return (
+        spc_candidates(measure, results) + funnel_candidates(measure, results) + aberration_candidates(measure, results)
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,7 @@ def do_finish_refresh(
 ) -> MeasureRefresh:
     _require(actor, "quality.manage_targets")
     with transaction.atomic():
+        refresh.refresh_from_db()
         refresh.finished_at = timezone.now()
         refresh.status = RefreshStatus.FAILED if error else RefreshStatus.SUCCEEDED
         refresh.error = error
@@ -344,3 +346,150 @@ def do_set_target(
         after["reason"] = reason.strip()
         audit.record(actor=actor, action="target.set", target=target, before=before, after=after)
     return target
+
+
+# --- refreshing results from the warehouse ---------------------------------------------------------------------
+
+HEADLINE_MEASURES = frozenset(
+    {"in-hospital-mortality", "readmission-30-day", "length-of-stay", "falls-with-injury", "pressure-injuries"}
+)
+REFRESH_GRAINS = ("month", "quarter", "year")
+REFRESH_STRATIFIERS = (
+    "hospital",
+    "service_line",
+    "department",
+    "unit",
+    "practitioner",
+    "payer",
+    "race",
+    "ethnicity",
+    "language",
+    "sex",
+    "age_band",
+)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _scaled(value: Any, scale: float) -> float | None:
+    number = _finite(value)
+    return None if number is None else number / scale
+
+
+def result_rows(results: Any, structure: Any) -> list[dict[str, Any]]:
+    """Map the engine's tidy results (one row per measure x period bucket x stratum) onto stored results,
+    with display names and the parent of each stratum for drilling down."""
+    rows = []
+    for item in results.to_pylist():
+        if item["grain"] not in REFRESH_GRAINS:
+            continue
+        dimension = item["stratifier"] or "all"
+        if "+" in dimension:
+            continue
+        key = item["stratum"] if dimension != "all" else "all"
+        key = "unknown" if key in (None, "") else str(key)
+        labels = structure.labels.get(dimension, {})
+        label = (
+            "Whole organisation"
+            if dimension == "all"
+            else labels.get(key, key.replace("-", " ").capitalize() if dimension != "age_band" else key)
+        )
+        parent = structure.parents.get(dimension, {}).get(key, "")
+        scoring = item["scoring"]
+        if scoring == "ratio":
+            numerator = _finite(item["numerator_observation"]) or float(item["numerator"] or 0)
+            denominator = _finite(item["denominator_observation"]) or 0.0
+        elif scoring == "continuous-variable":
+            numerator = _finite(item["observation_sum"]) or 0.0
+            denominator = float(item["observation_count"] or 0)
+        else:
+            # FHIR proportion scoring: the rate's denominator excludes exclusions and exceptions.
+            numerator = float((item["numerator"] or 0) - (item["numerator_exclusion"] or 0))
+            denominator = float(
+                (item["denominator"] or 0) - (item["denominator_exclusion"] or 0) - (item["denominator_exception"] or 0)
+            )
+        calculable = item["status"] != "not calculable"
+        # The engine scales percentages by 100; the store keeps proportions as fractions (targets, funnels).
+        scale = 100.0 if item["rate_unit"] == "%" else 1.0
+        rows.append(
+            {
+                "measure_id": item["measure_id"],
+                "version": item["measure_version"],
+                "grain": item["grain"],
+                "period_start": item["period_start"],
+                "period_end": item["period_end"],
+                "dimension": dimension,
+                "stratum_key": key[:120],
+                "stratum_label": str(label)[:200],
+                "parent_key": parent[:120],
+                "initial_population": int(item["initial_population"] or 0),
+                "denominator": denominator,
+                "denominator_exclusion": int(item["denominator_exclusion"] or 0),
+                "numerator": numerator,
+                "rate": _scaled(item["score"], scale) if calculable else None,
+                "rate_low": _scaled(item["score_lower"], scale) if calculable else None,
+                "rate_high": _scaled(item["score_upper"], scale) if calculable else None,
+                "observed": _finite(item["observed"]),
+                "expected": _finite(item["expected"]),
+                "oe_ratio": _finite(item["oe_ratio"]) if calculable else None,
+                "oe_low": _finite(item["oe_lower"]) if calculable else None,
+                "oe_high": _finite(item["oe_upper"]) if calculable else None,
+                "calculable": calculable,
+                "reason": (item["reason"] or "")[:200],
+            }
+        )
+    return rows
+
+
+def do_refresh_measures(
+    *,
+    warehouse: str,
+    period: str,
+    reference_period: str | None = None,
+    stratifiers: Sequence[str] = REFRESH_STRATIFIERS,
+    actor: User | None,
+) -> MeasureRefresh:
+    """Evaluate every registered measure on the warehouse for ``period`` by month, quarter and year and every
+    dimension, store the results for the pages, and raise the signals they show. A failure is recorded on the
+    refresh and re-raised; the results stored before stay as they were."""
+    from medgov.analytics import api as analytics
+    from medgov.governance.quality import detection
+
+    _require(actor, "quality.manage_targets")
+    refresh = do_start_refresh(warehouse=warehouse, actor=actor)
+    try:
+        infos = analytics.list_measures()
+        measures = do_register_measures(
+            [
+                MeasureDescription(
+                    measure_id=info.id,
+                    version=info.version,
+                    title=info.title,
+                    description=info.description,
+                    rationale=info.rationale,
+                    source=info.source,
+                    scoring=info.scoring,
+                    improvement_direction=info.improvement_notation,
+                    unit_label=info.rate_unit,
+                    is_headline=info.id in HEADLINE_MEASURES,
+                )
+                for info in infos
+            ],
+            actor=actor,
+        )
+        run = analytics.run_measures(
+            warehouse, period, grains=REFRESH_GRAINS, stratifiers=tuple(stratifiers), reference_period=reference_period
+        )
+        structure = analytics.organisation_structure(warehouse)
+        do_store_results(refresh, result_rows(run.results, structure), actor=actor)
+        candidates = [candidate for measure in measures for candidate in detection.detect(measure)]
+        raised = do_raise_signals(candidates, refresh=refresh, actor=actor)
+    except Exception as error:
+        do_finish_refresh(refresh, error=str(error) or error.__class__.__name__, actor=actor)
+        raise
+    return do_finish_refresh(refresh, signal_count=len(raised), actor=actor)

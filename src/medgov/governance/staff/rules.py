@@ -188,3 +188,17 @@ def funnel_position(value: float | None, lower: float | None, upper: float | Non
     if value < lower:
         return FunnelPosition.BELOW
     return FunnelPosition.WITHIN
+
+
+def oppe_period_ending(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The period an OPPE recorded on ``today`` covers: the twelve full calendar months before today's month."""
+    period_end = today.replace(day=1) - dt.timedelta(days=1)
+    return add_months(period_end.replace(day=1), -(OPPE_INTERVAL_MONTHS - 1)), period_end
+
+
+def is_oppe_due(last_period_end: dt.date | None, first_granted_on: dt.date, today: dt.date) -> bool:
+    """Due on or after its due date; never twice for the same period."""
+    period_end = oppe_period_ending(today)[1]
+    if last_period_end is not None and last_period_end >= period_end:
+        return False
+    return today >= oppe_due_on(last_period_end, first_granted_on)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, Min, Prefetch, QuerySet
 from django.http import Http404
 
 from medgov.governance.core import audit
@@ -251,3 +251,42 @@ def expirables_visible_to(user: Any, *, today: dt.date, warning_days: tuple[int,
         )
     )
     return rows
+
+
+@dataclass(frozen=True)
+class OppeDue:
+    """A privileged practitioner whose ongoing evaluation is due: twelve months after the last one, or after the
+    first grant."""
+
+    practitioner: Practitioner
+    first_granted_on: dt.date
+    last_period_end: dt.date | None
+    due_on: dt.date
+
+
+def due_for_oppe(practitioners: QuerySet[Practitioner], *, today: dt.date) -> list[OppeDue]:
+    """The practitioners among ``practitioners`` holding privileges that are not ended whose OPPE is due."""
+    held = [GrantStatus.ACTIVE, GrantStatus.LIMITED, GrantStatus.SUSPENDED_CREDENTIAL_LAPSE]
+    rows = (
+        practitioners.filter(department__isnull=False, grants__status__in=held)
+        .select_related("department")
+        .annotate(first_granted_on=Min("grants__starts_on"), last_period_end=Max("oppe_profiles__period_end"))
+        .order_by("department__name", "family_name", "given_name")
+    )
+    due = []
+    for practitioner in rows:
+        first, last = practitioner.first_granted_on, practitioner.last_period_end
+        if rules.is_oppe_due(last, first, today):
+            due.append(OppeDue(practitioner, first, last, rules.oppe_due_on(last, first)))
+    return due
+
+
+def practitioners_due_for_oppe(user: Any, *, today: dt.date) -> list[OppeDue]:
+    """Practitioners due for OPPE that the user may see: the office and the CMO all, a department chief their own."""
+    _require_view(user)
+    practitioners = Practitioner.objects.all()
+    if not (user.has_perm("staff.manage_staff") or user.has_perm("staff.decide_privileges")):
+        if not user.has_perm("staff.decide_oppe"):
+            raise PermissionDenied
+        practitioners = practitioners.filter(department__chief=user)
+    return due_for_oppe(practitioners, today=today)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -20,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from medgov.analytics import api as analytics
 from medgov.analytics.api import DepartmentOppeResults, WarehousePractitioner
 from medgov.governance.core import audit
 from medgov.governance.core.notices import notify
@@ -1215,9 +1217,14 @@ def privileged_practitioners(department: Department) -> list[Practitioner]:
 
 
 def do_record_oppe_results(
-    department: Department, results: DepartmentOppeResults, *, actor: Any | None
+    department: Department,
+    results: DepartmentOppeResults,
+    *,
+    actor: Any | None,
+    practitioners: Sequence[Practitioner] | None = None,
 ) -> list[OppeProfile]:
-    """Store one OPPE profile per privileged practitioner of the department from the measure engine's results.
+    """Store one OPPE profile per privileged practitioner of the department (or of ``practitioners`` among them)
+    from the measure engine's results.
 
     Practitioners the results do not mention (no cases) still get a profile, with zero cases on every indicator.
     A profile already stored for the same period is kept as it is.
@@ -1228,8 +1235,11 @@ def do_record_oppe_results(
     by_practitioner = {result.practitioner_id: result for result in results.practitioners}
     funnels = {funnel.measure_id: funnel for funnel in results.funnels}
     created: list[OppeProfile] = []
+    chosen = None if practitioners is None else {practitioner.pk for practitioner in practitioners}
     with transaction.atomic():
         for practitioner in privileged_practitioners(department):
+            if chosen is not None and practitioner.pk not in chosen:
+                continue
             if OppeProfile.objects.filter(practitioner=practitioner, period_end=results.period_end).exists():
                 continue
             profile = OppeProfile.objects.create(
@@ -1293,14 +1303,75 @@ def do_record_oppe_results(
     return created
 
 
+@dataclass(frozen=True)
+class OppeRunReport:
+    """What one OPPE run recorded: profiles per department, and departments it could not measure and why."""
+
+    period_start: dt.date
+    period_end: dt.date
+    recorded: int = 0
+    skipped: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.recorded} OPPE profile(s) for {self.period_start} to {self.period_end}"
+        return text + "".join(f"; {reason}" for reason in self.skipped)
+
+
+def do_record_due_oppe(*, warehouse: Path, today: dt.date, actor: Any | None) -> OppeRunReport:
+    """Record an OPPE profile for every privileged practitioner who is due (at most every twelve months), from one
+    measure-engine run per department over the twelve full months before ``today``.
+
+    Due practitioners without stays in the period still get a profile (zero cases). A department without a
+    warehouse id, or a period without data in the warehouse, is skipped and named in the report: recording zero
+    cases for data that was never loaded would misstate the practitioners' practice.
+    """
+    from medgov.governance.staff.selectors import due_for_oppe
+
+    _require_any(actor, "staff.manage_staff", "staff.decide_oppe")
+    period_start, period_end = rules.oppe_period_ending(today)
+    by_department: dict[int, list[Practitioner]] = {}
+    departments: dict[int, Department] = {}
+    for row in due_for_oppe(Practitioner.objects.all(), today=today):
+        department = row.practitioner.department
+        assert department is not None
+        departments[department.pk] = department
+        by_department.setdefault(department.pk, []).append(row.practitioner)
+    recorded, skipped = 0, []
+    for key, practitioners in by_department.items():
+        department = departments[key]
+        if not department.warehouse_id:
+            skipped.append(f"{department}: no warehouse id, so its measures cannot be asked for")
+            continue
+        extra = list(department.oppe_indicators.values_list("measure_id", flat=True))
+        try:
+            results = analytics.practitioner_oppe_results(
+                warehouse,
+                department_id=department.warehouse_id,
+                period_start=period_start,
+                period_end=period_end,
+                extra_measure_ids=extra,
+            )
+        except (analytics.NoDataError, analytics.UnknownMeasureError) as error:
+            skipped.append(f"{department}: {error}")
+            continue
+        recorded += len(do_record_oppe_results(department, results, actor=actor, practitioners=practitioners))
+    return OppeRunReport(period_start, period_end, recorded, tuple(skipped))
+
+
 def _funnel_json(funnel: Any, own_id: str | None) -> dict[str, Any]:
     return {
         "department_value": funnel.department_value,
+        "size_label": funnel.size_label,
         "points": [
-            {"cases": point.cases, "value": point.value, "self": point.practitioner_id == own_id}
+            {
+                "cases": point.cases,
+                "size": point.cases if point.size is None else point.size,
+                "value": point.value,
+                "self": point.practitioner_id == own_id,
+            }
             for point in funnel.points
         ],
-        "limits": [{"cases": limit.cases, "lower": limit.lower, "upper": limit.upper} for limit in funnel.limits],
+        "limits": [{"size": limit.size, "lower": limit.lower, "upper": limit.upper} for limit in funnel.limits],
     }
 
 

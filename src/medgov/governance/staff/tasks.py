@@ -25,3 +25,21 @@ def daily_staff_scan() -> dict[str, Any]:
         "grants_ended": services.do_end_lapsed_special_grants(now=now),
         "reappointment_applications": services.do_send_reappointment_applications(today=today),
     }
+
+
+@task
+def record_due_oppe() -> dict[str, Any]:
+    """OPPE profiles for every privileged practitioner due, from the measure engine on the clinical warehouse."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    report = services.do_record_due_oppe(
+        warehouse=Path(settings.MEDGOV_WAREHOUSE), today=timezone.localdate(), actor=None
+    )
+    return {
+        "period_start": report.period_start.isoformat(),
+        "period_end": report.period_end.isoformat(),
+        "recorded": report.recorded,
+        "skipped": list(report.skipped),
+    }

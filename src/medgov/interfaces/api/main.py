@@ -73,3 +73,9 @@ def _exempt_from_login_redirect(patterns: Any) -> Any:
 def urls() -> Any:
     patterns, app_name, namespace = api.urls
     return _exempt_from_login_redirect(patterns), app_name, namespace
+
+
+# Domain routers. Imported here, after `api` exists, so each router module can be loaded on its own.
+from medgov.interfaces.api.safety import router as safety_router  # noqa: E402
+
+api.add_router("/safety", safety_router)

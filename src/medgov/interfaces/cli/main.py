@@ -143,6 +143,9 @@ def _register_subcommands() -> None:
         demo,
         ingest,
         measures,
+        quality,
+        report,
+        safety,
         staff,
         synth,
     )

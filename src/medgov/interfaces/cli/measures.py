@@ -89,9 +89,12 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
     warehouse: Annotated[
         Path | None,
-        typer.Option("--warehouse", help=f"Warehouse file (default: ${WAREHOUSE_ENV}, else var/warehouse.duckdb).",
-                     dir_okay=False),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--warehouse",
+            help=f"Warehouse file (default: ${WAREHOUSE_ENV}, else var/warehouse.duckdb).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Evaluate measures for a period, by time grain and stratifier, as a table, CSV, JSON or FHIR."""
     try:

@@ -31,6 +31,21 @@ def scan(
         typer.echo(str(daily_staff_scan.call()))
 
 
+@staff_app.command("record-oppe")
+def record_oppe(
+    enqueue: Annotated[bool, typer.Option("--enqueue/--now", help="Queue for the worker, or run here.")] = True,
+) -> None:
+    """OPPE profiles for every privileged practitioner due, from the measure engine on the warehouse."""
+    setup_django()
+    from medgov.governance.staff.tasks import record_due_oppe
+
+    if enqueue:
+        result = record_due_oppe.enqueue()
+        typer.echo(f"queued OPPE run {result.id}")
+    else:
+        typer.echo(str(record_due_oppe.call()))
+
+
 @staff_app.command("import-nppes")
 def import_nppes(
     header_file: Annotated[Path, typer.Argument(help="NPPES ..._fileheader.csv")],
@@ -117,10 +132,29 @@ def load_staff_demo() -> None:
     today = timezone.localdate()
     chief = User.objects.filter(username="chief").first()
     cmo = User.objects.filter(username="cmo").first()
+    # Departments and practitioners of the generated hospital when its warehouse is there (the department of the
+    # first planted outlier, and surgery of the same hospital); the built-in roster otherwise.
+    warehouse = Path(settings.MEDGOV_WAREHOUSE)
+    directory: tuple[Any, ...] = ()
+    medicine_id, surgery_id = "", ""
+    if warehouse.exists():
+        try:
+            directory = api.practitioner_directory(warehouse)
+        except Exception as error:
+            typer.echo(f"  warehouse not readable ({error}); using the built-in roster")
+        medicine_id = _demo_medicine_department(directory)
+        surgery_id = medicine_id.rsplit("-", 1)[0] + "-surgery" if medicine_id else ""
+    names = api.organisation_structure(warehouse).labels.get("department", {}) if medicine_id else {}
     medicine = services.do_create_department(
-        name="Internal Medicine", code="medicine", chief=chief, warehouse_id="dept-medicine", actor=None
+        name=names.get(medicine_id, "Internal Medicine"),
+        code="medicine",
+        chief=chief,
+        warehouse_id=medicine_id,
+        actor=None,
     )
-    surgery = services.do_create_department(name="Surgery", code="surgery", warehouse_id="dept-surgery", actor=None)
+    surgery = services.do_create_department(
+        name=names.get(surgery_id, "Surgery"), code="surgery", warehouse_id=surgery_id, actor=None
+    )
     departments = {"medicine": medicine, "surgery": surgery}
     items = {
         "medicine": services.do_create_privilege_item(
@@ -148,19 +182,13 @@ def load_staff_demo() -> None:
         actor=None,
     )
 
-    # Practitioners of the generated hospital when its warehouse is there; the built-in roster otherwise.
-    warehouse = Path(settings.MEDGOV_WAREHOUSE)
     roster: list[tuple[str, str, str, str, str, str, str | None]] = []
-    if warehouse.exists():
-        try:
-            for record in api.practitioner_directory(warehouse)[:12]:
-                department = "surgery" if "surg" in record.specialty_display.lower() else "medicine"
-                roster.append(
-                    (record.given, record.family, record.specialty_display, department, "", record.npi, record.id)
-                )
-        except Exception as error:
-            typer.echo(f"  warehouse not readable ({error}); using the built-in roster")
-            roster = []
+    for record in directory:
+        department = {medicine_id: "medicine", surgery_id: "surgery"}.get(record.organization_id)
+        if department is not None and medicine_id:
+            roster.append(
+                (record.given, record.family, record.specialty_display, department, "", record.npi, record.id)
+            )
     if not roster:
         roster = [(g, f, s, d, p, _demo_npi(i), None) for i, (g, f, s, d, p) in enumerate(DEMO_ROSTER)]
 
@@ -265,9 +293,7 @@ def load_staff_demo() -> None:
     services.do_send_expiry_reminders(today=today)
     services.do_enforce_all_credential_lapses(today=today)
 
-    # OPPE: the measure engine's per-practitioner results are not connected in this installation, so the demo
-    # stores illustrative figures, labelled as such, in the same contract the engine will fill.
-    _demo_oppe(medicine, practitioners, today)
+    _demo_oppe(medicine, warehouse, today)
     if cmo is not None:
         member = User.objects.filter(username="quality").first()
         if member is not None:
@@ -283,70 +309,46 @@ def load_staff_demo() -> None:
     typer.echo(f"  {len(practitioners)} practitioners, 2 departments, credentials, requests, FPPEs and OPPE")
 
 
-def _demo_oppe(department: Any, practitioners: Sequence[Any], today: dt.date) -> None:
-    from medgov.analytics.api import (
-        DepartmentFunnel,
-        DepartmentOppeResults,
-        FunnelLimit,
-        FunnelPoint,
-        IndicatorDefinition,
-        PractitionerIndicatorResult,
-        PractitionerResults,
-    )
-    from medgov.governance.staff import services
-    from medgov.governance.staff.models import Department, Practitioner
+def _demo_medicine_department(directory: Sequence[Any]) -> str:
+    """The department of the generated hospital's first planted outlier (its ``planted.json`` sits beside the
+    demo data), else the medicine department with the most practitioners."""
+    import json
 
-    assert isinstance(department, Department)
-    members = [p for p in practitioners if isinstance(p, Practitioner) and p.department_id == department.pk]
-    for practitioner in members:
-        if not practitioner.warehouse_id:
-            Practitioner.objects.filter(pk=practitioner.pk).update(warehouse_id=f"demo-{practitioner.npi}")
-            practitioner.warehouse_id = f"demo-{practitioner.npi}"
-    figures = [(212, 19, 8.3), (198, 8, 7.9), (175, 7, 7.2), (0, 0, 0.0), (160, 6, 6.4)]
-    results, points = [], []
-    for practitioner, (cases, observed, expected) in zip(members, figures, strict=False):
-        if cases == 0:
-            continue  # no cases in the period: still gets a profile
-        ratio = observed / expected
-        half = 3.09 / (expected**0.5)
-        results.append(
-            PractitionerResults(
-                str(practitioner.warehouse_id),
-                (
-                    PractitionerIndicatorResult("volume", cases, observed=cases, value=cases),
-                    PractitionerIndicatorResult(
-                        "mortality-oe",
-                        cases,
-                        observed=observed,
-                        expected=expected,
-                        value=round(ratio, 3),
-                        lower=round(max(ratio - 1.96 / expected**0.5, 0), 3),
-                        upper=round(ratio + 1.96 / expected**0.5, 3),
-                        funnel_lower=round(max(1 - half, 0), 3),
-                        funnel_upper=round(1 + half, 3),
-                    ),
-                ),
-            )
+    from django.conf import settings
+
+    from medgov.interfaces.cli.demo import demo_patients
+
+    planted = Path(settings.DATA_DIR) / f"demo-fhir-{demo_patients()}" / "planted.json"
+    if planted.exists():
+        practitioners = json.loads(planted.read_text(encoding="utf-8")).get("practitioners", [])
+        if practitioners:
+            return str(practitioners[0]["department_id"])
+    counts: dict[str, int] = {}
+    for record in directory:
+        if record.organization_id.endswith("-medicine"):
+            counts[record.organization_id] = counts.get(record.organization_id, 0) + 1
+    return max(counts, key=lambda key: counts[key]) if counts else ""
+
+
+def _demo_oppe(department: Any, warehouse: Path, today: dt.date) -> None:
+    """The department's first OPPE, over the last twelve full months, from the measure engine on the warehouse."""
+    from medgov.analytics import api
+    from medgov.governance.staff import rules, services
+
+    if not department.warehouse_id:
+        typer.echo("  no clinical warehouse: OPPE profiles are recorded once its data is loaded")
+        return
+    period_start, period_end = rules.oppe_period_ending(today)
+    try:
+        results = api.practitioner_oppe_results(
+            warehouse, department_id=department.warehouse_id, period_start=period_start, period_end=period_end
         )
-        points.append(FunnelPoint(str(practitioner.warehouse_id), cases, round(ratio, 3)))
-    limits = tuple(
-        FunnelLimit(n, round(max(1 - 3.09 / (n * 0.04) ** 0.5, 0), 3), round(1 + 3.09 / (n * 0.04) ** 0.5, 3))
-        for n in (25, 50, 100, 150, 200, 250)
-    )
-    period_end = today.replace(day=1) - dt.timedelta(days=1)
-    contract = DepartmentOppeResults(
-        department_id=department.warehouse_id,
-        period_start=period_end.replace(year=period_end.year - 1) + dt.timedelta(days=1),
-        period_end=period_end,
-        source="demo figures: measure engine not connected",
-        indicators=(
-            IndicatorDefinition("volume", "Inpatient discharges", "volume", higher_is_worse=False),
-            IndicatorDefinition("mortality-oe", "Risk-adjusted in-hospital mortality (O/E)", "observed_expected"),
-        ),
-        practitioners=tuple(results),
-        funnels=(DepartmentFunnel("mortality-oe", 1.0, tuple(points), limits),),
-    )
-    services.do_record_oppe_results(department, contract, actor=None)
+    except api.NoDataError as error:
+        typer.echo(f"  OPPE not recorded: {error}")
+        return
+    profiles = services.do_record_oppe_results(department, results, actor=None)
+    flagged = sum(1 for profile in profiles if profile.is_flagged)
+    typer.echo(f"  OPPE from the measure engine: {len(profiles)} profiles, {flagged} flagged")
 
 
 DEMO_STEPS.append(("medical staff: practitioners, credentials, privileges, FPPE, OPPE", load_staff_demo))

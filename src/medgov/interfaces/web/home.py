@@ -167,3 +167,144 @@ def home_context(user: Any) -> dict[str, Any]:
             attention.extend(provider(user))
         context.update({"is_cockpit": True, "attention": attention, "vital_signs": vital_signs()})
     return context
+
+
+def _staff_items(user: Any) -> list[AttentionItem]:
+    """Credentials expiring within 30 days or expired, practitioners suspended for a lapse, decisions waiting."""
+    if not user.has_perm("staff.view_staff"):
+        return []
+    from django.utils import timezone
+
+    from medgov.governance.staff import selectors as staff_selectors
+    from medgov.governance.staff import services as staff_services
+    from medgov.governance.staff.choices import ExpirableBucket, PractitionerStatus
+
+    today = timezone.localdate()
+    policy = staff_services.policy_for()
+    expirables = staff_selectors.expirables_visible_to(
+        user, today=today, warning_days=tuple(policy.expiry_warning_days)
+    )
+    expired = [row for row in expirables if row.bucket == ExpirableBucket.EXPIRED]
+    soon = [
+        row
+        for row in expirables
+        if row.bucket == ExpirableBucket.EXPIRING and row.expires_on is not None and (row.expires_on - today).days <= 30
+    ]
+    items = []
+    if expired:
+        items.append(
+            AttentionItem(
+                "Credentials",
+                f"{len(expired)} expired credential{'s' if len(expired) != 1 else ''}",
+                "/staff/expirables/",
+                "red",
+                len(expired),
+            )
+        )
+    if soon:
+        items.append(
+            AttentionItem(
+                "Credentials",
+                f"{len(soon)} credential{'s' if len(soon) != 1 else ''} expiring within 30 days",
+                "/staff/expirables/",
+                "amber",
+                len(soon),
+            )
+        )
+    suspended = staff_selectors.practitioners_visible_to(user).filter(
+        status=PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE
+    )
+    for practitioner in suspended[:5]:
+        items.append(
+            AttentionItem(
+                "Suspended",
+                f"{practitioner} suspended for a credential lapse",
+                f"/staff/practitioners/{practitioner.pk}/",
+                "red",
+            )
+        )
+    waiting = staff_selectors.privilege_requests_visible_to(user, pending_only=True).count()
+    if waiting:
+        items.append(
+            AttentionItem(
+                "Privileges",
+                f"{waiting} privilege decision{'s' if waiting != 1 else ''} waiting",
+                "/staff/requests/",
+                "amber",
+                waiting,
+            )
+        )
+    return items
+
+
+ATTENTION_PROVIDERS.append(_staff_items)
+
+
+def _safety_items(user: Any) -> list[AttentionItem]:
+    """Potential sentinel events awaiting a decision, confirmed ones with open RCAs, overdue RCAs and actions,
+    and events waiting for triage; only what the user may see (sensitive events stay with their handlers)."""
+    if not user.has_perm("safety.view_safety_dashboard"):
+        return []
+    from django.utils import timezone
+
+    from medgov.governance.safety import selectors as safety_selectors
+    from medgov.governance.safety.choices import ActionStatus, RcaStatus
+
+    today = timezone.localdate()
+    visible = safety_selectors.shared_events_visible_to(user)
+    items = []
+    for event in (
+        visible.filter(is_potential_sentinel=True, is_sentinel_confirmed=False)
+        .select_related("unit")
+        .order_by("-occurred_at")[:5]
+    ):
+        items.append(
+            AttentionItem(
+                "Potential sentinel event",
+                f"Event #{event.pk} in {event.unit.name}: decide whether it is a sentinel event",
+                f"/safety/events/{event.pk}/",
+                "red",
+            )
+        )
+    rcas = safety_selectors.rcas_visible_to(user).filter(status=RcaStatus.OPEN)
+    for rca in rcas.filter(event__is_sentinel_confirmed=True).order_by("due_on")[:5]:
+        late = rca.due_on < today
+        items.append(
+            AttentionItem(
+                "Sentinel event RCA",
+                f"RCA for event #{rca.event_id} {'was due' if late else 'due'} {rca.due_on:%d %b %Y}",
+                f"/safety/events/{rca.event_id}/rca/",
+                "red" if late else "amber",
+            )
+        )
+    late_actions = (
+        safety_selectors.actions_visible_to(user)
+        .filter(due_on__lt=today)
+        .exclude(status=ActionStatus.IMPLEMENTED)
+        .count()
+    )
+    if late_actions:
+        items.append(
+            AttentionItem(
+                "Overdue actions",
+                f"{late_actions} RCA action{'s' if late_actions != 1 else ''} past due",
+                "/safety/",
+                "red",
+                late_actions,
+            )
+        )
+    waiting = safety_selectors.triage_queue(user).count()
+    if waiting:
+        items.append(
+            AttentionItem(
+                "Triage",
+                f"{waiting} safety event{'s' if waiting != 1 else ''} waiting for triage",
+                "/safety/",
+                "amber",
+                waiting,
+            )
+        )
+    return items
+
+
+ATTENTION_PROVIDERS.insert(1, _safety_items)

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from medgov.governance.accounts.forms import ThrottledAuthenticationForm
-from medgov.interfaces.web import views
+from medgov.interfaces.web import views, views_notices
 
 app_name = "web"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("audit/export.csv", views.audit_trail_csv, name="audit_trail_csv"),
     path("users/", views.users, name="users"),
     path("users/<int:user_id>/roles/", views.user_roles, name="user_roles"),
+    path("notices/", views_notices.notices, name="notices"),
+    path("notices/read/", views_notices.mark_notices_read, name="mark_notices_read"),
 ]

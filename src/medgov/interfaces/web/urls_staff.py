@@ -13,6 +13,7 @@ urlpatterns = [
     path("requests/", views.requests, name="requests"),
     path("requests/<int:request_id>/", views.privilege_request, name="request"),
     path("oppe/", views.oppe_list, name="oppe"),
+    path("oppe/due/", views.oppe_due, name="oppe_due"),
     path("oppe/<int:profile_id>/", views.oppe_profile, name="oppe_profile"),
     path("peer-review/", views.peer_review_list, name="peer_review"),
     path("peer-review/<int:case_id>/", views.peer_review_case, name="peer_review_case"),

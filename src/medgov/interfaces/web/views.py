@@ -1,24 +1,27 @@
 from __future__ import annotations
 
-import csv
-import datetime as dt
 from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from medgov.governance.accounts import selectors as account_selectors
 from medgov.governance.accounts import services as account_services
 from medgov.governance.accounts.choices import Role
 from medgov.governance.accounts.models import User
+from medgov.governance.core.models import AuditEvent
 from medgov.governance.core.selectors import AuditFilter, audit_events_visible_to
+from medgov.interfaces.web import exports
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     from medgov.interfaces.web.home import home_context
 
@@ -49,70 +52,65 @@ def _audit_filter(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilter]:
     return form, AuditFilter()
 
 
-def audit_trail(request: HttpRequest) -> HttpResponse:
+@require_safe
+def audit_trail(request: HttpRequest) -> HttpResponseBase:
     form, query = _audit_filter(request)
     events = audit_events_visible_to(request.user, query)
+    export = exports.export_if_requested(request, lambda: audit_table(events))
+    if export is not None:
+        return export
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     querystring = request.GET.copy()
     querystring.pop("page", None)
+    querystring.pop("format", None)
     return render(request, "web/audit_trail.html", {"form": form, "page": page, "querystring": querystring.urlencode()})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def audit_trail_csv(request: HttpRequest) -> StreamingHttpResponse:
-    _, query = _audit_filter(request)
-    events = audit_events_visible_to(request.user, query)
-    writer = csv.writer(_Echo())
-    header = [
-        "occurred_at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "object",
-        "before",
-        "after",
-        "request_id",
-        "read",
-    ]
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(header)
+def audit_table(events: QuerySet[AuditEvent]) -> exports.ExportTable:
+    def cells() -> Iterator[tuple[exports.Cell, ...]]:
         for event in events.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    event.occurred_at.isoformat(),
-                    event.actor_label,
-                    event.action,
-                    event.object_type,
-                    event.object_id,
-                    _csv_safe(event.object_repr),
-                    _csv_safe(_json(event.before)),
-                    _csv_safe(_json(event.after)),
-                    event.request_id,
-                    "yes" if event.is_read else "no",
-                ]
+            yield (
+                event.occurred_at.isoformat(),
+                event.actor_label,
+                event.action,
+                event.object_type,
+                event.object_id,
+                event.object_repr,
+                _json(event.before),
+                _json(event.after),
+                event.request_id,
+                "yes" if event.is_read else "no",
             )
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="medgov-audit-trail-{stamp}.csv"'
-    return response
+    return exports.ExportTable(
+        "audit-trail",
+        (
+            "occurred_at",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "object",
+            "before",
+            "after",
+            "request_id",
+            "read",
+        ),
+        cells(),
+        "Audit trail",
+    )
+
+
+@require_safe
+def audit_trail_csv(request: HttpRequest) -> HttpResponseBase:
+    _, query = _audit_filter(request)
+    return exports.csv_response(audit_table(audit_events_visible_to(request.user, query)))
 
 
 def _json(value: object) -> str:
     import json
 
     return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _csv_safe(text: str) -> str:
-    # Neutralise spreadsheet formula injection in exported free text.
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
 class CreateUserForm(forms.Form):

@@ -13,15 +13,16 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.models import User
 from medgov.governance.quality import selectors, services
 from medgov.governance.quality.choices import ImprovementDirection, SignalDirection, SignalState
 from medgov.governance.quality.models import Measure, MeasureResult, Signal
-from medgov.interfaces.web import charts
+from medgov.interfaces.web import charts, exports
 
 DIMENSION_LABELS = {
     "all": "Whole organisation",
@@ -88,7 +89,8 @@ def spc_for(
     )
 
 
-def catalogue(request: HttpRequest) -> HttpResponse:
+@require_safe
+def catalogue(request: HttpRequest) -> HttpResponseBase:
     measures = list(selectors.measures_visible_to(request.user))
     latest: dict[int, MeasureResult] = {}
     for result in MeasureResult.objects.filter(measure__in=measures, dimension="all", grain="year").order_by(
@@ -107,10 +109,55 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         }
         for measure in measures
     ]
+    export = exports.export_if_requested(request, lambda: catalogue_table(rows))
+    if export is not None:
+        return export
     return render(request, "quality/catalogue.html", {"rows": rows})
 
 
-def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
+def catalogue_table(rows: list[dict[str, Any]]) -> exports.ExportTable:
+    def cells() -> Any:
+        for row in rows:
+            measure, latest = row["measure"], row["latest"]
+            calculable = latest is not None and latest.calculable
+            yield (
+                measure.measure_id,
+                measure.version,
+                measure.title,
+                measure.source,
+                measure.get_improvement_direction_display(),
+                latest.period_start if latest else None,
+                latest.rate if calculable else None,
+                latest.rate_low if calculable else None,
+                latest.rate_high if calculable else None,
+                measure.unit_label,
+                latest.oe_ratio if latest else None,
+                row["open_signals"],
+            )
+
+    return exports.ExportTable(
+        "quality-measures",
+        (
+            "measure_id",
+            "version",
+            "title",
+            "source",
+            "better_when",
+            "latest_year",
+            "rate",
+            "rate_low",
+            "rate_high",
+            "unit",
+            "oe_ratio",
+            "open_signals",
+        ),
+        cells(),
+        "Quality measures",
+    )
+
+
+@require_safe
+def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     measure = selectors.access_measure_by_id(request.user, measure_id)
     dimension = request.GET.get("dimension", "department")
     if dimension not in DIMENSION_LABELS or dimension == "all":
@@ -119,10 +166,7 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
     target = selectors.targets_for(request.user, measure).filter(dimension="all", stratum_key="all").first()
     org_series = series(measure)
     spc = spc_for(measure, org_series, "spc-organisation", target=target.value if target else None)
-    years = sorted(
-        set(MeasureResult.objects.filter(measure=measure, grain="year").values_list("period_start", flat=True))
-    )
-    year = years[-1] if years else None
+    year = latest_full_year(measure)
     strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
     if year is not None:
         strata = strata.filter(period_start=year)
@@ -132,8 +176,17 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
     drill_next = None
     if dimension in DRILL_ORDER and DRILL_ORDER.index(dimension) + 1 < len(DRILL_ORDER):
         drill_next = DRILL_ORDER[DRILL_ORDER.index(dimension) + 1]
+    export = exports.export_if_requested(
+        request, lambda: breakdown_table(request.user, measure, dimension, year, strata_list)
+    )
+    if export is not None:
+        return export
     scale, unit = measure_scale(measure)
-    funnel = funnel_for(measure, strata_list, f"funnel-{dimension}") if strata_list else None
+    # Units are judged against all their peers at this level, even when the table shows one parent's children.
+    funnel = None
+    if year is not None:
+        peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
+        funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}")
     equity = equity_tables(measure, year) if year else []
     context: dict[str, Any] = {
         "measure": measure,
@@ -158,6 +211,78 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponse:
         "target_history": list(target.changes.select_related("changed_by")) if target else [],
     }
     return render(request, "quality/measure_detail.html", context)
+
+
+def breakdown_table(
+    user: Any, measure: Measure, dimension: str, year: dt.date | None, strata: list[MeasureResult]
+) -> exports.ExportTable:
+    """The breakdown table; for viewers who get suppressed counts, a stratum with a hidden count also hides
+    every value that would give the count back (rate, observed, O/E)."""
+    counts = exports.counts_for(
+        user,
+        [row.stratum_label for row in strata],
+        [row.numerator for row in strata],
+        [row.denominator for row in strata],
+    )
+
+    def cells() -> Any:
+        for row, shown in zip(strata, counts, strict=True):
+            hide = shown.suppressed
+            yield (
+                dimension,
+                row.stratum_key,
+                row.stratum_label,
+                year,
+                shown.denominator,
+                shown.numerator,
+                None if hide or not row.calculable else row.rate,
+                None if hide else row.rate_low,
+                None if hide else row.rate_high,
+                None if hide else row.observed,
+                row.expected,
+                None if hide else row.oe_ratio,
+                None if hide else row.oe_low,
+                None if hide else row.oe_high,
+                "suppressed" if hide else ("" if row.calculable else row.reason or "not calculable"),
+            )
+
+    return exports.ExportTable(
+        f"{measure.measure_id}-by-{dimension}",
+        (
+            "dimension",
+            "stratum_key",
+            "stratum",
+            "year",
+            "denominator",
+            "numerator",
+            "rate",
+            "rate_low",
+            "rate_high",
+            "observed",
+            "expected",
+            "oe_ratio",
+            "oe_low",
+            "oe_high",
+            "note",
+        ),
+        cells(),
+        measure.title,
+    )
+
+
+def latest_full_year(measure: Measure) -> dt.date | None:
+    """The latest year with results for all twelve months (a year still running would compare part-years);
+    the latest year at all when none is complete."""
+    years = sorted(
+        set(MeasureResult.objects.filter(measure=measure, grain="year").values_list("period_start", flat=True))
+    )
+    if not years:
+        return None
+    months = MeasureResult.objects.filter(measure=measure, grain="month", dimension="all", stratum_key="all")
+    for year in reversed(years):
+        if months.filter(period_start__year=year.year).count() == 12:
+            return year
+    return years[-1]
 
 
 def funnel_for(measure: Measure, strata: list[MeasureResult], element_id: str) -> charts.Figure | None:
@@ -219,7 +344,8 @@ def equity_tables(measure: Measure, year: dt.date) -> list[dict[str, Any]]:
     return tables
 
 
-def signals(request: HttpRequest) -> HttpResponse:
+@require_safe
+def signals(request: HttpRequest) -> HttpResponseBase:
     state = request.GET.get("state", "open")
     direction = request.GET.get("direction", "")
     items = selectors.signals_visible_to(request.user, open_only=state == "open")
@@ -227,9 +353,13 @@ def signals(request: HttpRequest) -> HttpResponse:
         items = selectors.signals_visible_to(request.user).filter(state=state)
     if direction in SignalDirection.values:
         items = items.filter(direction=direction)
+    export = exports.export_if_requested(request, lambda: signals_table(items))
+    if export is not None:
+        return export
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     querystring = request.GET.copy()
     querystring.pop("page", None)
+    querystring.pop("format", None)
     return render(
         request,
         "quality/signals.html",
@@ -240,6 +370,49 @@ def signals(request: HttpRequest) -> HttpResponse:
             "states": SignalState.choices,
             "querystring": querystring.urlencode(),
         },
+    )
+
+
+def signals_table(items: Any) -> exports.ExportTable:
+    def cells() -> Any:
+        for signal in items:
+            yield (
+                signal.pk,
+                signal.get_direction_display(),
+                signal.get_kind_display(),
+                signal.measure.measure_id,
+                signal.measure.title,
+                signal.dimension,
+                signal.stratum_label,
+                signal.rule,
+                signal.detail,
+                signal.first_period,
+                signal.last_period,
+                signal.get_state_display(),
+                signal.close_reason,
+                signal.action_reference,
+            )
+
+    return exports.ExportTable(
+        "signal-register",
+        (
+            "id",
+            "direction",
+            "kind",
+            "measure_id",
+            "measure",
+            "dimension",
+            "unit",
+            "rule",
+            "detail",
+            "first_period",
+            "last_period",
+            "state",
+            "close_reason",
+            "action_reference",
+        ),
+        cells(),
+        "Signal register",
     )
 
 
@@ -284,6 +457,7 @@ class CloseSignalForm(forms.Form):
     )
 
 
+@require_safe
 def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
     signal = selectors.access_signal_by_id(request.user, signal_id)
     results = series(signal.measure, dimension=signal.dimension, stratum_key=signal.stratum_key)

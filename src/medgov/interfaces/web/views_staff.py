@@ -246,6 +246,21 @@ def oppe_list(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/oppe_list.html", {"profiles": profiles})
 
 
+@require_http_methods(["GET", "POST"])
+def oppe_due(request: HttpRequest) -> HttpResponse:
+    """Practitioners due for OPPE; the office queues the run (it evaluates measures, so it never blocks a page)."""
+    due = selectors.practitioners_due_for_oppe(request.user, today=timezone.localdate())
+    if request.method == "POST":
+        if not request.user.has_perm("staff.manage_staff"):
+            raise PermissionDenied
+        from medgov.governance.staff.tasks import record_due_oppe
+
+        record_due_oppe.enqueue()
+        messages.success(request, "OPPE run queued: profiles appear on the OPPE page when it finishes.")
+        return redirect("staff:oppe_due")
+    return render(request, "staff/oppe_due.html", {"due": due})
+
+
 class OppeDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=OppeDecision.choices)
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))

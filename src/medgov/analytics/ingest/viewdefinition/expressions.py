@@ -32,7 +32,7 @@ EMPTY_LIST = "CAST([] AS JSON[])"
 _NUMERIC_JSON_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 _NUMERIC_SQL_TYPES = frozenset({"BIGINT", "INTEGER", "DOUBLE"})
 _SIMPLE_SQL = re.compile(
-    r"[A-Za-z_][A-Za-z0-9_]*|json_extract\([A-Za-z_][A-Za-z0-9_]*, '[^']*'\)|'(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?"
+    r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])?|json_extract\([A-Za-z_][A-Za-z0-9_]*, '[^']*'\)|'(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?"
 )
 _MEMBER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Well-known FHIRPath environment constants (FHIRPath N1 "Environment variables").
@@ -67,6 +67,32 @@ class Names:
         return f"_{prefix}{self.counter}"
 
 
+@dataclass
+class Extraction:
+    """JSON paths read from one item in a single ``json_extract(item, [path, ...])`` call.
+
+    Every ``json_extract`` parses its whole document, so a view that reads twenty members of a resource would
+    parse it twenty times (and the shape checks around each read parse it again). Reading them all in one call
+    parses the resource once per row; the paths' values are then small JSON fragments in the list ``column``.
+    """
+
+    column: str
+    item: str
+    paths: list[str] = field(default_factory=list)
+
+    def value(self, path: str) -> str:
+        """SQL for the JSON value at ``path`` (a JSONPath from the item, e.g. ``$.code``), NULL when absent."""
+        if path not in self.paths:
+            self.paths.append(path)
+        return f"{self.column}[{self.paths.index(path) + 1}]"
+
+    def sql(self, source: str) -> str:
+        """The list of the paths' values, read from the JSON column ``source``."""
+        if not self.paths:
+            return "CAST([] AS JSON[])"
+        return f"json_extract({source}, [{', '.join(sql_string(path) for path in self.paths)}])"
+
+
 @dataclass(frozen=True)
 class Scope:
     """What an expression can see: its focus ($this), the resource, %rowIndex and the view's constants."""
@@ -77,9 +103,12 @@ class Scope:
     row_index: str
     constants: Mapping[str, Value]
     names: Names = field(compare=False)
+    extraction: Extraction | None = field(default=None, compare=False)
 
     def with_focus(self, focus: Value) -> Scope:
-        return Scope(focus, self.resource, self.resource_type, self.row_index, self.constants, self.names)
+        return Scope(
+            focus, self.resource, self.resource_type, self.row_index, self.constants, self.names, self.extraction
+        )
 
 
 def sql_string(text: str) -> str:
@@ -279,7 +308,7 @@ def _type_name(node: fhirpath.Node, function: str) -> str:
 _REFERENCE_PATTERN = r"'(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$'"
 
 
-def _reference_key(reference: str, type_name: str | None, names: Names) -> str:
+def reference_key(reference: str, type_name: str | None, names: Names) -> str:
     def build(r: str) -> str:
         key = f"nullif(regexp_extract({r}, {_REFERENCE_PATTERN}, 2), '')"
         if type_name is not None:
@@ -365,9 +394,9 @@ class Compiler:
             case fhirpath.Identifier(name=name):
                 if name == scope.resource_type and scope.focus is scope.resource:
                     return scope.focus
-                return self.navigate(scope.focus, name, names)
+                return self.navigate(scope.focus, name, names, scope.extraction)
             case fhirpath.Member(target=target, name=name):
-                return self.navigate(self.compile(target, scope), name, names)
+                return self.navigate(self.compile(target, scope), name, names, scope.extraction)
             case fhirpath.Constant(name=name):
                 return self.constant(name, scope)
             case fhirpath.Special(name=name):
@@ -407,8 +436,10 @@ class Compiler:
             return Value(sql_string(_ENVIRONMENT[name]), Kind.SCALAR, "VARCHAR")
         raise self.error(f"constant %{name} is not defined in the view's 'constant' list")
 
-    def navigate(self, value: Value, name: str, names: Names) -> Value:
+    def navigate(self, value: Value, name: str, names: Names, extraction: Extraction | None = None) -> Value:
         path = _json_path(name)
+        if extraction is not None and value.sql == extraction.item and _MEMBER_NAME.fullmatch(name):
+            return Value(extraction.value(f"$.{name}"), Kind.JSON)
         if value.kind is Kind.ITEM:
             return Value(f"json_extract({value.sql}, {path})", Kind.JSON)
         if value.kind is Kind.SCALAR:
@@ -609,7 +640,7 @@ class Compiler:
             arity(1, 1)
             url = self.text(self.compile(arguments[0], scope), names, "the url of extension()").sql
             variable = names.new("v")
-            extensions = as_list(self.navigate(focus, "extension", names), names)
+            extensions = as_list(self.navigate(focus, "extension", names, scope.extraction), names)
             sql = f"list_filter({extensions}, lambda {variable}: json_extract_string({variable}, '$.url') = {url})"
             return Value(sql, Kind.LIST)
         if name == "getResourceKey":
@@ -621,9 +652,9 @@ class Compiler:
             type_name = _type_name(arguments[0], name) if arguments else None
             if focus.kind is Kind.ITEM:
                 reference = f"json_extract_string({focus.sql}, '$.reference')"
-                return Value(_reference_key(reference, type_name, names), Kind.SCALAR, "VARCHAR")
+                return Value(reference_key(reference, type_name, names), Kind.SCALAR, "VARCHAR")
             variable = names.new("v")
-            key = _reference_key(f"json_extract_string({variable}, '$.reference')", type_name, names)
+            key = reference_key(f"json_extract_string({variable}, '$.reference')", type_name, names)
             keys = f"list_transform({as_list(focus, names)}, lambda {variable}: to_json({key}))"
             kept = names.new("v")
             return Value(f"list_filter({keys}, lambda {kept}: {kept} IS NOT NULL)", Kind.LIST)
@@ -695,7 +726,7 @@ class Compiler:
         # FHIR choice elements (value[x]) are stored as valueQuantity, valueString, ...: ofType picks the key.
         if isinstance(target, fhirpath.Identifier | fhirpath.Member):
             parent = scope.focus if isinstance(target, fhirpath.Identifier) else self.compile(target.target, scope)
-            chosen = self.navigate(parent, target.name + _capitalised(type_name), names)
+            chosen = self.navigate(parent, target.name + _capitalised(type_name), names, scope.extraction)
             return Value(chosen.sql, chosen.kind, chosen.sql_type, type_name)
         focus = scope.focus if target is None else self.compile(target, scope)
         if focus.kind is Kind.SCALAR:

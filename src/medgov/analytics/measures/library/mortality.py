@@ -53,9 +53,7 @@ def _initial_population(
     *, minimum_age: int, maximum_age: int | None, medicare_only: bool, principal: tuple[str, ...] | None
 ) -> Callable[[MeasureContext], ir.Table]:
     def initial_population(context: MeasureContext) -> ir.Table:
-        index = index_admissions(
-            context, minimum_age=minimum_age, maximum_age=maximum_age, medicare_only=medicare_only
-        )
+        index = index_admissions(context, minimum_age=minimum_age, maximum_age=maximum_age, medicare_only=medicare_only)
         if principal is not None:
             index = index.filter(starts_with_any(index.principal_code, principal))
         return index
@@ -93,9 +91,11 @@ def _mortality(
             unit_of_analysis=UnitOfAnalysis.ENCOUNTER,
             populations=Populations(
                 initial_population=_initial_population(
-                    minimum_age=minimum_age, maximum_age=maximum_age, medicare_only=medicare_only,
+                    minimum_age=minimum_age,
+                    maximum_age=maximum_age,
+                    medicare_only=medicare_only,
                     principal=principal,
-                ),  # fmt: skip
+                ),
                 denominator_exclusion=transferred_out,
                 numerator=died_during_stay,
             ),

@@ -33,8 +33,10 @@ def initial_population(context: MeasureContext) -> ir.Table:
     stays = adult_stays(context)
     events = hospital_acquired(context, stays)
     code = events.code.replace(".", "")
-    staged = code.startswith("L89") & (code.length() >= 6) & code.substr(5, 1).isin(
-        vs.PRESSURE_INJURY_STAGE_2_PLUS_SIXTH_CHARACTER
+    staged = (
+        code.startswith("L89")
+        & (code.length() >= 6)
+        & code.substr(5, 1).isin(vs.PRESSURE_INJURY_STAGE_2_PLUS_SIXTH_CHARACTER)
     )
     events = events.filter(staged.fill_null(False))
     counts = events.group_by(counted_stay_id=events.stay_id).aggregate(pressure_injuries=events.count())

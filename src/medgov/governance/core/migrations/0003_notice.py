@@ -16,9 +16,10 @@ class Migration(migrations.Migration):
             name="Notice",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("text", models.CharField(max_length=500)),
+                ("subject", models.CharField(max_length=200)),
+                ("text", models.TextField(blank=True)),
                 ("link", models.CharField(blank=True, max_length=300)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
                 ("read_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "recipient",
@@ -29,6 +30,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["recipient", "read_at"], name="core_notice_recipie_38ee7a_idx")],
             },
         ),
     ]
