@@ -1,7 +1,7 @@
 """The web stage: the cockpit and a measure page under concurrent signed-in GETs on loopback.
 
-A throwaway data folder is set up the way ``medgov demo`` sets one up (migrations, demo users, demo data), with
-the bench's warehouse as its clinical warehouse; ``medgov serve`` runs on a free loopback port; one session
+A throwaway data folder is set up by ``medgov demo --no-serve`` (migrations, demo users, measure results and
+the other demo data), with the bench's population and warehouse as its clinical data; ``medgov serve`` runs on a free loopback port; one session
 cookie is obtained by signing in, then the load generator keeps ``clients`` connections busy for ``seconds``.
 The load generator is wrk when it is installed (Debian package ``wrk``), else a thread pool of ``http.client``
 connections; the result names which one ran. Latency percentiles are wrk's (HdrHistogram) or exact over the
@@ -225,14 +225,20 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
+    # The demo generates and loads its own population unless it finds one of its size: give it the bench's,
+    # already loaded, so the pages show the population the other stages measured.
+    (data / f"demo-fhir-{config.patients}").symlink_to(bench.population.resolve(), target_is_directory=True)
     env: Mapping[str, str] = {
         **os.environ,
         "MEDGOV_DATA_DIR": str(data),
         "MEDGOV_WAREHOUSE": str(bench.warehouse),
+        "MEDGOV_DEMO_PATIENTS": str(config.patients),
         "MEDGOV_LOGIN_MAX_FAILURES": "1000",
     }
-    bench.progress("web: setting up a demo data folder")
-    subprocess.run([*_medgov(), "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    bench.progress("web: setting up a demo data folder (measure results for the whole population)")
+    setup = subprocess.run([*_medgov(), "demo", "--no-serve"], env=env, capture_output=True, text=True)
+    if setup.returncode != 0:
+        raise RuntimeError(f"medgov demo --no-serve failed:\n{setup.stderr[-3000:]}")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
