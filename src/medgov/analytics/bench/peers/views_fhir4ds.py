@@ -20,10 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import fhir4ds.dialects.duckdb as fhir4ds_duckdb
-from fhir4ds.datastore.connections import ConnectedDatabase
-from fhir4ds.datastore.core import FHIRDataStore
-from fhir4ds.dialects import DuckDBDialect
 
 
 class OfflineConnection:
@@ -53,6 +49,13 @@ class OfflineDuckDB:
 
 
 def run(files: list[str], views: dict[str, Path], database: str) -> tuple[dict[str, int], dict[str, str], float]:
+    # Imported here, not at the top: fhir4ds is installed only in the peer's environment, and the module must
+    # import anywhere (the architecture test imports every analytics module).
+    import fhir4ds.dialects.duckdb as fhir4ds_duckdb
+    from fhir4ds.datastore.connections import ConnectedDatabase
+    from fhir4ds.datastore.core import FHIRDataStore
+    from fhir4ds.dialects import DuckDBDialect
+
     fhir4ds_duckdb.duckdb = OfflineDuckDB()
     connection = duckdb.connect(database)
     store = FHIRDataStore(dialect=DuckDBDialect(connection=OfflineConnection(connection)))
