@@ -139,6 +139,7 @@ def createuser(
 
 def _register_subcommands() -> None:
     from medgov.interfaces.cli import (  # noqa: F401  (each registers its commands)
+        bench,
         demo,
         ingest,
         measures,
