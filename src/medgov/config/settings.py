@@ -102,7 +102,8 @@ MEDGOV_LOGIN_LOCK_MINUTES = env.get_int("MEDGOV_LOGIN_LOCK_MINUTES", 15, minimum
 
 SESSION_COOKIE_AGE = env.get_int("MEDGOV_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SESSION_SAVE_EVERY_REQUEST = True
+# Sessions end a fixed time after sign-in; not re-saving on every request keeps page views free of writes.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

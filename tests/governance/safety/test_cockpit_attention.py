@@ -19,4 +19,5 @@ def test_cockpit_shows_potential_and_confirmed_sentinel_events(people, submit):
     assert "1 safety event waiting for triage" in html
     client.force_login(people["board"])
     board_html = client.get("/").content.decode()
-    assert "sentinel event" not in board_html
+    assert "decide whether it is a sentinel event" not in board_html
+    assert "RCA for event" not in board_html

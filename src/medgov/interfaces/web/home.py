@@ -101,7 +101,26 @@ ASSURANCE_LABELS = {
 
 
 def vital_signs(dimension: str = "all", stratum_key: str = "all") -> list[VitalSign]:
-    """The headline measures for one unit (the whole organisation by default)."""
+    """The headline measures for one unit (the whole organisation by default), cached per process until the
+    stored results or targets change (their latest refresh and target change are part of the key)."""
+    from django.core.cache import cache
+
+    from medgov.governance.quality.models import MeasureRefresh, TargetChange
+
+    latest_refresh = MeasureRefresh.objects.order_by("-pk").values_list("pk", "finished_at").first()
+    latest_target = TargetChange.objects.order_by("-pk").values_list("pk", flat=True).first()
+    import hashlib
+
+    fingerprint = hashlib.sha256(f"{dimension}|{stratum_key}|{latest_refresh}|{latest_target}".encode()).hexdigest()
+    key = f"medgov-vital-signs-{fingerprint}"
+    signs = cache.get(key)
+    if signs is None:
+        signs = _vital_signs(dimension, stratum_key)
+        cache.set(key, signs, timeout=3600)
+    return list(signs)
+
+
+def _vital_signs(dimension: str, stratum_key: str) -> list[VitalSign]:
     measures = list(Measure.objects.filter(is_headline=True, is_current=True).order_by("title"))
     monthly: dict[int, list[MeasureResult]] = {measure.pk: [] for measure in measures}
     quarterly: dict[int, MeasureResult] = {}
