@@ -21,7 +21,7 @@ from medgov.analytics import api as analytics
 from medgov.governance.accounts.models import User
 from medgov.governance.quality import selectors, services
 from medgov.governance.quality.choices import ImprovementDirection, SignalDirection, SignalState
-from medgov.governance.quality.models import Measure, MeasureResult, Signal
+from medgov.governance.quality.models import Measure, MeasureResult
 from medgov.interfaces.web import charts, exports
 
 DIMENSION_LABELS = {
@@ -500,7 +500,3 @@ def signal_transition(request: HttpRequest, signal_id: int, action: str) -> Http
     else:
         messages.success(request, "Signal updated.")
     return redirect("quality:signal", signal_id=signal.pk)
-
-
-def _signal_link(signal: Signal) -> str:
-    return f"/quality/signals/{signal.pk}/"
