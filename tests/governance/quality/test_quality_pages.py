@@ -272,3 +272,44 @@ def test_a_department_chief_sees_their_department_first(client_for, measure_with
     board_html = client_for(Role.BOARD_MEMBER).get("/").content.decode()
     assert "Your department" not in board_html
     assert "Board quality &amp; safety reports" in board_html
+
+
+def test_the_breakdown_table_suppresses_small_counts_for_viewers_without_patient_access(
+    client_for, measure_with_results
+):
+    from medgov.governance.quality.models import MeasureResult
+
+    rows = [
+        {**{f: getattr(r, f) for f in services.RESULT_FIELDS}, "measure_id": "mortality-inpatient", "version": "1.0.0"}
+        for r in MeasureResult.objects.all()
+    ]
+    rows.append(
+        {
+            "measure_id": "mortality-inpatient",
+            "version": "1.0.0",
+            "grain": "year",
+            "period_start": dt.date(2026, 1, 1),
+            "period_end": dt.date(2026, 12, 31),
+            "dimension": "department",
+            "stratum_key": "dept-small",
+            "stratum_label": "Small unit",
+            "denominator": 60,
+            "numerator": 4,
+            "rate": 4 / 60,
+        }
+    )
+    services.do_store_results(services.do_start_refresh(warehouse="t", actor=None), rows, actor=None)
+    board_html = (
+        client_for(Role.BOARD_MEMBER)
+        .get("/quality/measures/mortality-inpatient/?dimension=department")
+        .content.decode()
+    )
+    assert (
+        '<td>Small unit</td>\n      <td class="num">60</td>\n      <td class="num">&lt;11</td>\n      <td class="num">suppressed</td>'
+        in board_html
+    )
+    cmo_html = client_for(Role.CMO).get("/quality/measures/mortality-inpatient/?dimension=department").content.decode()
+    assert (
+        '<td>Small unit</td>\n      <td class="num">60</td>\n      <td class="num">4</td>\n      <td class="num">6.7 %</td>'
+        in cmo_html
+    )

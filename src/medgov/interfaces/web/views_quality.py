@@ -197,6 +197,20 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
         "dimension_label": DIMENSION_LABELS[dimension],
         "dimensions": [(key, label) for key, label in DIMENSION_LABELS.items() if key != "all"],
         "strata": strata_list,
+        # The page shows counts as the exports do: suppressed for viewers without access to patient-level data.
+        "strata_rows": [
+            {"row": row, "counts": counts}
+            for row, counts in zip(
+                strata_list,
+                exports.counts_for(
+                    request.user,
+                    [row.stratum_label for row in strata_list],
+                    [row.numerator for row in strata_list],
+                    [row.denominator for row in strata_list],
+                ),
+                strict=True,
+            )
+        ],
         "parent": parent,
         "drill_next": drill_next,
         "funnel": funnel,
