@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from medgov.governance.accounts import rules
 from medgov.governance.accounts.choices import Role
 from medgov.governance.accounts.models import ApiToken, User
 from medgov.governance.core import audit
+from medgov.governance.core.permissions import require_permissions as _require
 
 
 class UnknownRole(ValueError):
@@ -37,12 +38,6 @@ def parse_roles(names: Iterable[str]) -> list[Role]:
         except ValueError:
             raise UnknownRole(name) from None
     return roles
-
-
-def _require(actor: User | None, permission: str) -> None:
-    # actor None means a trusted command-line operator on the server itself.
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied
 
 
 def do_create_user(

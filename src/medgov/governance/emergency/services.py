@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from medgov.governance.core import audit
+from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.emergency.models import Activation
-
-
-def _require(actor: Any | None, permission: str) -> None:
-    # actor None means a trusted command-line operator on the server itself.
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied
 
 
 def do_open_activation(*, title: str, actor: Any | None) -> Activation:

@@ -8,12 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from medgov.governance.accounts.models import User
 from medgov.governance.core import audit
+from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.quality.choices import (
     ImprovementDirection,
     RefreshStatus,
@@ -22,12 +23,6 @@ from medgov.governance.quality.choices import (
     SignalState,
 )
 from medgov.governance.quality.models import Measure, MeasureRefresh, MeasureResult, Signal, Target, TargetChange
-
-
-def _require(actor: User | None, permission: str) -> None:
-    # actor None is the system itself (scheduled refresh, command line on the server).
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied
 
 
 @dataclass(frozen=True)

@@ -7,25 +7,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from medgov.governance.accounts.models import User
 from medgov.governance.core import audit
+from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.quality.models import MeasureRefresh
 from medgov.governance.reports import render
 from medgov.governance.reports.choices import ReportStatus
 from medgov.governance.reports.models import BoardReport
 from medgov.governance.reports.rules import Quarter, parse_quarter
 from medgov.governance.reports.sections import build_snapshot
-
-
-def _require(actor: User | None, permission: str) -> None:
-    # actor None is the system itself (the schedule, the command line on the server).
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied
 
 
 def do_request_board_report(

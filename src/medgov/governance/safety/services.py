@@ -28,6 +28,7 @@ from medgov.governance.accounts.choices import Role
 from medgov.governance.accounts.models import User
 from medgov.governance.core import audit
 from medgov.governance.core.notices import notify
+from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.safety import rules
 from medgov.governance.safety.choices import (
     ActionStatus,
@@ -62,12 +63,6 @@ from medgov.governance.safety.models import (
 REPORTER_LABEL = "reporter"
 PROTECTED_REPORTER_LABEL = "reporter (identity protected)"
 FOLLOWUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the code is read and typed by people
-
-
-def _require(actor: User | None, permission: str) -> None:
-    # actor None means a trusted command-line operator on the server itself.
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied
 
 
 def holidays() -> frozenset[dt.date]:

@@ -25,6 +25,7 @@ from medgov.analytics import api as analytics
 from medgov.analytics.api import AttendedEncounter, DepartmentOppeResults, WarehousePractitioner
 from medgov.governance.core import audit
 from medgov.governance.core.notices import notify
+from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.emergency.selectors import open_activations
 from medgov.governance.staff import nppes, rules
 from medgov.governance.staff.choices import (
@@ -92,12 +93,6 @@ PRACTITIONER_AUDIT_FIELDS = (
     "practice_group",
     "email",
 )
-
-
-def _require(actor: Any | None, *permissions: str) -> None:
-    """The actor must hold every permission; None is the system or a trusted operator."""
-    if actor is not None and not all(actor.has_perm(permission) for permission in permissions):
-        raise PermissionDenied
 
 
 def _require_any(actor: Any | None, *permissions: str) -> None:
