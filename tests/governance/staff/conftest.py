@@ -114,3 +114,52 @@ def make_practitioner(department) -> Callable[..., Any]:
         return practitioner
 
     return make
+
+
+REPORTER_NAME = "Quentin Zylberstein"  # distinctive, so a search of any page finds a leaked reporter identity
+
+
+@pytest.fixture
+def make_safety_event(make_user, chief) -> Callable[..., Any]:
+    """A submitted safety event on a unit the department chief manages; ``sensitive`` restricts it to its handlers
+    after triage, ``protect_identity`` hides its reporter from all but the safety team."""
+    from medgov.governance.safety import services as safety
+    from medgov.governance.safety.models import Unit
+
+    state: dict[str, Any] = {}
+
+    def make(*, sensitive: bool = False, protect_identity: bool = False, handlers: tuple[Any, ...] = ()) -> Any:
+        if "unit" not in state:
+            state["unit"] = Unit.objects.filter(code="4W").first() or safety.do_create_unit(
+                code="4W", name="4 West Medical", hospital="General", manager=chief, actor=None
+            )
+            state["reporter"] = make_user(Role.CLINICIAN, username="reporter", display_name=REPORTER_NAME)
+            state["triager"] = make_user(Role.QUALITY_SAFETY, username="triager")
+        event = safety.do_submit_event(
+            safety.ReportInput(
+                event_class="incident",
+                category="medication",
+                occurred_at=dt.datetime(2026, 3, 8, 2, 15, tzinfo=dt.UTC),
+                unit_code="4W",
+                description="Anticoagulant given twice overnight.",
+                reported_harm="moderate",
+            ),
+            protect_identity=protect_identity,
+            actor=state["reporter"],
+        ).event
+        if sensitive:
+            event = safety.do_triage_event(
+                event,
+                safety.TriageInput(
+                    event_class="incident",
+                    category="medication",
+                    harm_level="moderate",
+                    ncc_merp="E",
+                    sensitive=True,
+                    handler_ids=[handler.pk for handler in handlers] or [state["triager"].pk],
+                ),
+                actor=state["triager"],
+            )
+        return event
+
+    return make

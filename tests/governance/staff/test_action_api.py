@@ -21,7 +21,7 @@ ENDPOINTS = [
     ),
     pytest.param(
         lambda w: f"/api/staff/practitioners/{w.practitioner.pk}/for-cause-fppe",
-        {"safety_event_reference": "SE-00012", "criteria": "Ten charts", "starts_on": "2026-03-10"},
+        {"safety_event_reference": "{event}", "criteria": "Ten charts", "starts_on": "2026-03-10"},
         lambda: list(Fppe.objects.values_list("trigger", "safety_event_reference")),
         {Role.DEPARTMENT_CHIEF: 201},
         Role.MEDICAL_STAFF_OFFICE,
@@ -82,6 +82,7 @@ ENDPOINTS = [
 @pytest.mark.parametrize("who", ["anonymous", "no-role", "other-role", "right-role", "administrator"])
 def test_api_action_authorisation_matrix(world, arrange, payload, state, right, other, who):
     path = arrange(world)
+    payload = {key: world.safety_event.reference if value == "{event}" else value for key, value in payload.items()}
     [(role, success)] = right.items()
     users = {
         "no-role": lambda: world.make_user(),

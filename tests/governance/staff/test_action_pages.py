@@ -32,10 +32,11 @@ class World:
     item: Any
     practitioner: Any
     make_user: Callable[..., Any]
+    safety_event: Any
 
 
 @pytest.fixture
-def world(office, chief, cmo, core_item, make_practitioner, make_user, monkeypatch):
+def world(office, chief, cmo, core_item, make_practitioner, make_user, make_safety_event, monkeypatch):
     # The warehouse directory, as the facade would read it from a loaded warehouse.
     monkeypatch.setattr(
         "medgov.analytics.api.practitioner_directory",
@@ -43,7 +44,7 @@ def world(office, chief, cmo, core_item, make_practitioner, make_user, monkeypat
             WarehousePractitioner("prac-9", npi_for(99999999), "Ito", "Ken", "207R00000X", "Internal Medicine", ""),
         ),
     )
-    return World(office, chief, cmo, core_item, make_practitioner(), make_user)
+    return World(office, chief, cmo, core_item, make_practitioner(), make_user, make_safety_event())
 
 
 def _request(w):
@@ -66,7 +67,7 @@ def _for_cause_fppe(w):
         method="chart_review",
         starts_on=dt.date(2026, 3, 1),
         duration_days=60,
-        safety_event_reference="SE-00007",
+        safety_event_reference=w.safety_event.reference,
         actor=None,
     )
 
@@ -146,7 +147,7 @@ CASES = [
         lambda w: (
             f"/staff/practitioners/{w.practitioner.pk}/fppe/new/",
             {
-                "safety_event_reference": "se-00012",
+                "safety_event_reference": w.safety_event.reference.lower(),
                 "criteria": "Ten anticoagulation charts",
                 "method": "chart_review",
                 "starts_on": "2026-03-10",

@@ -333,7 +333,7 @@ def test_temporary_privileges_need_a_clean_application(office, cmo, make_practit
     assert Fppe.objects.get().grant == grants[0]
 
 
-def test_disaster_privileges_only_while_an_activation_is_open(office, cmo, make_practitioner, core_item):
+def test_disaster_privileges_only_while_an_activation_is_open(office, cmo, make_practitioner, core_item, time_machine):
     practitioner = make_practitioner()
     presented = dt.datetime(2026, 3, 10, 7, 0, tzinfo=dt.UTC)
     with pytest.raises(ValidationError) as error:
@@ -345,23 +345,39 @@ def test_disaster_privileges_only_while_an_activation_is_open(office, cmo, make_
     [grant] = services.do_grant_disaster_privileges(practitioner, items=[core_item], presented_at=presented, actor=cmo)
     assert (grant.kind, grant.activation, grant.starts_on) == (GrantKind.DISASTER, activation, D(2026, 3, 10))
     assert Fppe.objects.get().method == FppeMethod.PROCTORING
+    time_machine.move_to(presented + dt.timedelta(hours=73), tick=False)
     with pytest.raises(ValidationError) as error:
         services.do_record_disaster_verification(
-            grant, verified_at=presented + dt.timedelta(hours=72, minutes=1), actor=office
+            grant,
+            verified_at=presented + dt.timedelta(hours=72, minutes=1),
+            source="State board licence lookup",
+            result="confirmed",
+            actor=office,
         )
     assert error.value.messages == [
         "the licence was verified more than 72 hours after the volunteer presented; the privileges have to be "
         "granted again"
     ]
-    services.do_record_disaster_verification(grant, verified_at=presented + dt.timedelta(hours=72), actor=office)
+    services.do_record_disaster_verification(
+        grant,
+        verified_at=presented + dt.timedelta(hours=72),
+        source="State board licence lookup",
+        result="confirmed",
+        actor=office,
+    )
     grant = services.do_decide_disaster_continuation(
-        grant, continue_privileges=True, decided_at=presented + dt.timedelta(hours=71), actor=cmo
+        grant,
+        continue_privileges=True,
+        decided_at=presented + dt.timedelta(hours=71),
+        reason="Licence verified; safe practice observed in the emergency department",
+        actor=cmo,
     )
     assert grant.status == GrantStatus.ACTIVE
 
 
-def test_for_cause_fppe_from_a_safety_event(chief, make_practitioner):
+def test_for_cause_fppe_from_a_safety_event(chief, make_practitioner, make_safety_event):
     practitioner = make_practitioner()
+    event = make_safety_event()
     fppe = services.do_open_for_cause_fppe(
         practitioner,
         trigger="for_cause_safety_event",
@@ -369,13 +385,14 @@ def test_for_cause_fppe_from_a_safety_event(chief, make_practitioner):
         method="proctoring",
         starts_on=D(2026, 3, 10),
         duration_days=60,
-        safety_event_reference="SE-2026-0042",
+        safety_event_reference=f"se-{event.pk:05d}",
         actor=chief,
     )
-    assert (fppe.trigger, fppe.ends_on, fppe.safety_event_reference) == (
+    assert (fppe.trigger, fppe.ends_on, fppe.safety_event, fppe.safety_event_reference) == (
         "for_cause_safety_event",
         D(2026, 5, 9),
-        "SE-2026-0042",
+        event,
+        event.reference,
     )
     with pytest.raises(ValidationError) as error:
         services.do_open_for_cause_fppe(

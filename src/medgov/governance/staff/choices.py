@@ -123,6 +123,13 @@ class GrantStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class DisasterContinuation(models.TextChoices):
+    """Whether disaster privileges continue, decided within 72 hours of the volunteer's arrival (EM.02.02.13 EP 7)."""
+
+    CONTINUE = "continue", "Continue the disaster privileges"
+    END = "end", "End the disaster privileges"
+
+
 class FppeTrigger(models.TextChoices):
     NEW_APPLICANT = "new_applicant", "New applicant"
     NEW_PRIVILEGE = "new_privilege", "Newly granted privilege"

@@ -16,6 +16,7 @@ from medgov.governance.staff.choices import (
     CareRating,
     CredentialKind,
     CredentialStatus,
+    DisasterContinuation,
     DocumentationRating,
     FppeMethod,
     FppeStatus,
@@ -324,7 +325,17 @@ class PrivilegeGrant(TrackedModel):
     # Disaster privileges: when the volunteer presented, when their licence was verified, and the decision to continue.
     presented_at = models.DateTimeField(null=True, blank=True)
     licence_verified_at = models.DateTimeField(null=True, blank=True)
+    licence_verification_source = models.CharField(max_length=200, blank=True)
+    licence_verification_result = models.CharField(max_length=20, choices=VerificationResult.choices, blank=True)
+    licence_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     continuation_decided_at = models.DateTimeField(null=True, blank=True)
+    continuation_decision = models.CharField(max_length=10, choices=DisasterContinuation.choices, blank=True)
+    continuation_reason = models.TextField(blank=True)
+    continuation_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-starts_on", "-id"]
@@ -352,6 +363,22 @@ class PrivilegeGrant(TrackedModel):
     @property
     def is_active(self) -> bool:
         return self.status == GrantStatus.ACTIVE
+
+    @property
+    def licence_verification_due_at(self) -> dt.datetime | None:
+        """Disaster privileges: the licence is verified within 72 hours of the volunteer presenting."""
+        return rules.disaster_licence_verification_due(self.presented_at) if self.presented_at else None
+
+    @property
+    def continuation_due_at(self) -> dt.datetime | None:
+        """Disaster privileges: whether they continue is decided within 72 hours of the volunteer's arrival."""
+        return rules.disaster_continuation_due(self.presented_at) if self.presented_at else None
+
+    def can_record_licence_verification(self) -> bool:
+        return self.kind == GrantKind.DISASTER and self.is_active and self.licence_verified_at is None
+
+    def can_decide_continuation(self) -> bool:
+        return self.kind == GrantKind.DISASTER and self.is_active and self.continuation_decided_at is None
 
 
 class DepartmentIndicator(TrackedModel):
@@ -458,6 +485,10 @@ class Fppe(TrackedModel):
     ends_on = models.DateField()
     status = models.CharField(max_length=30, choices=FppeStatus.choices, default=FppeStatus.OPEN)
     oppe = models.ForeignKey(OppeProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="fppes")
+    # The safety event a for-cause FPPE comes from; the reference (SE-00012) is kept as it was given.
+    safety_event = models.ForeignKey(
+        "safety.SafetyEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     safety_event_reference = models.CharField(max_length=100, blank=True)
     conclusion = models.TextField(blank=True)
     concluded_on = models.DateField(null=True, blank=True)

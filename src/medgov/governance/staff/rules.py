@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 
 from medgov.governance.staff.choices import FunnelPosition, TemporaryReason
@@ -20,6 +21,8 @@ TEMPORARY_PRIVILEGE_MAX_DAYS = 120  # TJC MS.06.01.13 EP 2: pending application,
 NPDB_QUERY_MAX_AGE_MONTHS = 24  # 45 CFR 60.17(a)(2): query at least every two years
 OPPE_INTERVAL_MONTHS = 12
 DISASTER_DEADLINE = dt.timedelta(hours=72)  # TJC EM.02.02.13 EP 6 and EP 7
+SAFETY_EVENT_PREFIX = "SE-"  # the safety module prints event 12 as SE-00012
+SAFETY_EVENT_REFERENCE = re.compile(r"^SE-([0-9]{5,})$")
 
 
 def npi_error(npi: str) -> str | None:
@@ -175,6 +178,16 @@ def disaster_licence_verification_due(presented_at: dt.datetime) -> dt.datetime:
 
 def disaster_continuation_due(arrived_at: dt.datetime) -> dt.datetime:
     return arrived_at + DISASTER_DEADLINE
+
+
+def safety_event_id(reference: str) -> int:
+    """The id in a safety event reference as the safety module prints it (``SE-00012`` is event 12).
+
+    Raises ValueError naming the reference when it is not one."""
+    match = SAFETY_EVENT_REFERENCE.match(reference.strip().upper())
+    if match is None:
+        raise ValueError(f"{reference.strip().upper()!r} is not a safety event reference such as SE-00012")
+    return int(match.group(1))
 
 
 def funnel_position(value: float | None, lower: float | None, upper: float | None, cases: int) -> str:

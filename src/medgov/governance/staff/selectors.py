@@ -15,14 +15,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Min, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from medgov.governance.core import audit
+from medgov.governance.safety import selectors as safety_selectors
 from medgov.governance.staff import rules
 from medgov.governance.staff.choices import (
     REQUIRED_KINDS,
     CredentialKind,
     CredentialStatus,
     ExpirableBucket,
+    GrantKind,
     GrantStatus,
     PractitionerStatus,
 )
@@ -118,9 +121,128 @@ def grants_of(user: Any, practitioner: Practitioner) -> QuerySet[PrivilegeGrant]
     return practitioner.grants.select_related("item__department")
 
 
+def access_grant_by_id(user: Any, grant_id: int) -> PrivilegeGrant:
+    _require_view_or_404(user)
+    grant = PrivilegeGrant.objects.select_related("practitioner", "item", "activation").filter(pk=grant_id).first()
+    if grant is None:
+        raise Http404
+    return grant
+
+
+@dataclass(frozen=True)
+class SpecialGrant:
+    """Temporary or disaster privileges with the clocks the office watches (EM.02.02.13, MS.06.01.13)."""
+
+    grant: PrivilegeGrant
+    now: dt.datetime
+
+    @property
+    def is_disaster(self) -> bool:
+        return self.grant.kind == GrantKind.DISASTER
+
+    @property
+    def is_open(self) -> bool:
+        return self.grant.status == GrantStatus.ACTIVE
+
+    @property
+    def verification_overdue(self) -> bool:
+        due = self.grant.licence_verification_due_at
+        return self.is_open and self.grant.licence_verified_at is None and due is not None and self.now > due
+
+    @property
+    def continuation_overdue(self) -> bool:
+        due = self.grant.continuation_due_at
+        return self.is_open and self.grant.continuation_decided_at is None and due is not None and self.now > due
+
+    @property
+    def verification_hours_left(self) -> int | None:
+        return self._hours_left(self.grant.licence_verification_due_at, self.grant.licence_verified_at)
+
+    @property
+    def continuation_hours_left(self) -> int | None:
+        return self._hours_left(self.grant.continuation_due_at, self.grant.continuation_decided_at)
+
+    @property
+    def days_left(self) -> int | None:
+        """Temporary privileges: days until they end (0 on the last day)."""
+        if self.grant.kind != GrantKind.TEMPORARY or self.grant.ends_on is None or not self.is_open:
+            return None
+        return (self.grant.ends_on - timezone.localdate(self.now)).days
+
+    def _hours_left(self, due: dt.datetime | None, done: dt.datetime | None) -> int | None:
+        if due is None or done is not None or not self.is_open or self.now > due:
+            return None
+        return int((due - self.now).total_seconds() // 3600)
+
+
+def special_grants_of(user: Any, practitioner: Practitioner, *, now: dt.datetime) -> dict[int, SpecialGrant]:
+    """The practitioner's temporary and disaster grants, by grant id, with their clocks."""
+    return {
+        grant.pk: SpecialGrant(grant, now)
+        for grant in grants_of(user, practitioner)
+        .filter(kind__in=[GrantKind.TEMPORARY, GrantKind.DISASTER])
+        .select_related("activation", "licence_verified_by", "continuation_decided_by")
+    }
+
+
+def open_special_grants_visible_to(user: Any, *, now: dt.datetime) -> list[SpecialGrant]:
+    """Active disaster and temporary privileges, disaster first, the most pressing deadline first."""
+    _require_view(user)
+    grants = (
+        PrivilegeGrant.objects.filter(status=GrantStatus.ACTIVE, kind__in=[GrantKind.DISASTER, GrantKind.TEMPORARY])
+        .select_related("practitioner__department", "item", "activation", "licence_verified_by")
+        .order_by("pk")
+    )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+    def pressing(row: SpecialGrant) -> tuple[int, dt.datetime]:
+        grant = row.grant
+        if row.is_disaster:
+            pending = [
+                due
+                for due, done in (
+                    (grant.licence_verification_due_at, grant.licence_verified_at),
+                    (grant.continuation_due_at, grant.continuation_decided_at),
+                )
+                if due is not None and done is None
+            ]
+            return 0, min(pending, default=far)
+        if grant.ends_on is None:
+            return 1, far
+        return 1, dt.datetime.combine(grant.ends_on, dt.time.max, tzinfo=dt.UTC)
+
+    return sorted((SpecialGrant(grant, now) for grant in grants), key=pressing)
+
+
+@dataclass(frozen=True)
+class FppeSafetyEvent:
+    """What a reader of an FPPE may learn of the safety event it comes from: a link for those who may see the
+    event, the bare reference for others, and nothing at all of a sensitive event."""
+
+    reference: str
+    event_id: int | None
+    description: str
+
+
+def fppe_safety_event_for(user: Any, fppe: Fppe) -> FppeSafetyEvent | None:
+    event = fppe.safety_event
+    if event is None:
+        if not fppe.safety_event_reference:
+            return None
+        return FppeSafetyEvent(fppe.safety_event_reference, None, "")
+    if safety_selectors.access_of(user, event) is not None:
+        occurred = timezone.localtime(event.occurred_at)
+        return FppeSafetyEvent(
+            event.reference, event.pk, f"{event.get_category_display()}, {occurred:%Y-%m-%d}, {event.unit}"
+        )
+    if event.is_sensitive:
+        return FppeSafetyEvent("a restricted safety event", None, "")
+    return FppeSafetyEvent(event.reference, None, "")
+
+
 def fppes_visible_to(user: Any, *, open_only: bool = False) -> QuerySet[Fppe]:
     _require_view(user)
-    fppes = Fppe.objects.select_related("practitioner", "grant__item")
+    fppes = Fppe.objects.select_related("practitioner", "grant__item", "safety_event__unit")
     return fppes.filter(status="open") if open_only else fppes
 
 
@@ -182,6 +304,12 @@ def _holders_of(codename: str) -> QuerySet[Any]:
     holders |= Q(is_superuser=True)
     ids = get_user_model().objects.filter(holders, is_active=True).values("pk")
     return get_user_model().objects.filter(pk__in=ids).order_by("username")
+
+
+def medical_staff_office(user: Any) -> QuerySet[Any]:
+    """Who verifies credentials: the holders of ``staff.manage_staff``."""
+    _require_view(user)
+    return _holders_of("staff.manage_staff")
 
 
 def peer_review_committee(user: Any) -> QuerySet[Any]:

@@ -27,6 +27,9 @@ from medgov.governance.core import audit
 from medgov.governance.core.notices import notify
 from medgov.governance.core.permissions import require_permissions as _require
 from medgov.governance.emergency.selectors import open_activations
+from medgov.governance.safety import selectors as safety_selectors
+from medgov.governance.safety.choices import EventStatus as SafetyEventStatus
+from medgov.governance.safety.models import SafetyEvent
 from medgov.governance.staff import nppes, rules
 from medgov.governance.staff.choices import (
     REQUIRED_KINDS,
@@ -35,6 +38,7 @@ from medgov.governance.staff.choices import (
     CareRating,
     CredentialKind,
     CredentialStatus,
+    DisasterContinuation,
     DocumentationRating,
     FppeMethod,
     FppeStatus,
@@ -1076,58 +1080,180 @@ def do_grant_disaster_privileges(
     return grants
 
 
-def do_record_disaster_verification(
-    grant: PrivilegeGrant, *, verified_at: dt.datetime, actor: Any | None
-) -> PrivilegeGrant:
-    _require(actor, "staff.manage_staff")
-    if grant.kind != GrantKind.DISASTER or grant.presented_at is None:
-        raise ValidationError("only disaster privileges have a 72-hour licence verification")
-    if verified_at > rules.disaster_licence_verification_due(grant.presented_at):
+def _require_open_disaster_grant(grant: PrivilegeGrant, what: str) -> PrivilegeGrant:
+    """The grant, locked, if it is an active disaster grant under an activation that is still open."""
+    locked = PrivilegeGrant.objects.select_for_update(of=("self",)).select_related("activation").get(pk=grant.pk)
+    if locked.kind != GrantKind.DISASTER or locked.presented_at is None:
+        raise ValidationError(f"only disaster privileges have a 72-hour {what}")
+    activation = locked.activation
+    if activation is None or activation.closed_at is not None:
+        closed = f" on {timezone.localtime(activation.closed_at):%Y-%m-%d %H:%M}" if activation else ""
         raise ValidationError(
-            "the licence was verified more than 72 hours after the volunteer presented; "
-            "the privileges have to be granted again"
+            f"the emergency activation “{activation}” closed{closed}: the disaster privileges under it have ended"
         )
+    if locked.status != GrantStatus.ACTIVE:
+        raise ValidationError(f"these disaster privileges are {locked.get_status_display().lower()}")
+    return locked
+
+
+def _moment_error(moment: dt.datetime, presented_at: dt.datetime, label: str) -> str | None:
+    if moment < presented_at:
+        return (
+            f"the {label} cannot be before the volunteer presented ({timezone.localtime(presented_at):%Y-%m-%d %H:%M})"
+        )
+    if moment > timezone.now():
+        return f"the {label} cannot be in the future"
+    return None
+
+
+def do_record_disaster_verification(
+    grant: PrivilegeGrant,
+    *,
+    verified_at: dt.datetime,
+    source: str,
+    result: str,
+    verified_by: Any | None = None,
+    actor: Any | None,
+) -> PrivilegeGrant:
+    """Record the primary-source verification of a disaster volunteer's licence (EM.02.02.13 EP 6: within 72 hours
+    of presenting). A licence the primary source does not confirm ends the disaster privileges at once."""
+    _require(actor, "staff.manage_staff")
+    verifier = verified_by if verified_by is not None else _user(actor)
+    errors: dict[str, str] = {}
+    if not source.strip():
+        errors["source"] = "name the primary source consulted (the licensing board, its website, a CVO)"
+    if result not in VerificationResult.values:
+        errors["result"] = f"unknown verification result {result!r}"
+    if verifier is not None and not verifier.has_perm("staff.manage_staff"):
+        errors["verified_by"] = f"{verifier} is not in the medical staff office"
+    if grant.presented_at is not None:
+        problem = _moment_error(verified_at, grant.presented_at, "verification")
+        if problem is None and verified_at > rules.disaster_licence_verification_due(grant.presented_at):
+            problem = (
+                "the licence was verified more than 72 hours after the volunteer presented; "
+                "the privileges have to be granted again"
+            )
+        if problem is not None:
+            errors["verified_at"] = problem
     with transaction.atomic():
-        PrivilegeGrant.objects.filter(pk=grant.pk).update(licence_verified_at=verified_at)
-        grant.refresh_from_db()
+        locked = _require_open_disaster_grant(grant, "licence verification")
+        if locked.licence_verified_at is not None:
+            raise ValidationError(
+                f"the licence verification is already recorded "
+                f"({timezone.localtime(locked.licence_verified_at):%Y-%m-%d %H:%M})"
+            )
+        if errors:
+            raise ValidationError(errors)
+        locked.licence_verified_at = verified_at
+        locked.licence_verification_source = source.strip()
+        locked.licence_verification_result = result
+        locked.licence_verified_by = verifier
+        if result == VerificationResult.NOT_CONFIRMED:
+            locked.status = GrantStatus.ENDED
+            locked.ends_on = timezone.localdate(verified_at)
+        locked.updated_by = _user(actor)
+        locked.save()
         audit.record(
             actor=actor,
             action="staff.disaster_licence_verify",
-            target=grant,
-            before={"licence_verified_at": None},
-            after={"licence_verified_at": verified_at},
+            target=locked,
+            before={"licence_verified_at": None, "status": GrantStatus.ACTIVE},
+            after={
+                "licence_verified_at": verified_at,
+                "source": locked.licence_verification_source,
+                "result": result,
+                "verified_by": verifier.pk if verifier is not None else None,
+                "status": locked.status,
+            },
         )
-    return grant
+        if locked.status == GrantStatus.ENDED:
+            notify(
+                _office_and_chief(locked.practitioner),
+                f"{locked}: the licence could not be confirmed; disaster privileges ended",
+                link=f"/staff/practitioners/{locked.practitioner_id}/",
+            )
+    return locked
 
 
 def do_decide_disaster_continuation(
-    grant: PrivilegeGrant, *, continue_privileges: bool, decided_at: dt.datetime, actor: Any | None
+    grant: PrivilegeGrant, *, continue_privileges: bool, decided_at: dt.datetime, reason: str, actor: Any | None
 ) -> PrivilegeGrant:
+    """Decide whether disaster privileges continue (EM.02.02.13 EP 7: within 72 hours of the volunteer's arrival),
+    on the evidence of the verified licence and of the volunteer's performance."""
     _require(actor, "staff.decide_privileges")
-    if grant.kind != GrantKind.DISASTER or grant.presented_at is None:
-        raise ValidationError("only disaster privileges need a continuation decision")
-    if decided_at > rules.disaster_continuation_due(grant.presented_at):
-        raise ValidationError("the continuation decision is due within 72 hours of the volunteer's arrival")
-    if continue_privileges and grant.licence_verified_at is None:
-        raise ValidationError("verify the licence before continuing disaster privileges")
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = "give the reason for the decision (observed performance, the verified licence)"
+    if grant.presented_at is not None:
+        problem = _moment_error(decided_at, grant.presented_at, "decision")
+        if problem is None and decided_at > rules.disaster_continuation_due(grant.presented_at):
+            problem = "the continuation decision is due within 72 hours of the volunteer's arrival"
+        if problem is not None:
+            errors["decided_at"] = problem
     with transaction.atomic():
-        status = grant.status if continue_privileges else GrantStatus.ENDED
-        PrivilegeGrant.objects.filter(pk=grant.pk).update(
-            continuation_decided_at=decided_at,
-            status=status,
-            ends_on=None if continue_privileges else timezone.localdate(decided_at),
+        locked = _require_open_disaster_grant(grant, "continuation decision")
+        if locked.continuation_decided_at is not None:
+            raise ValidationError(
+                f"continuation was already decided "
+                f"({timezone.localtime(locked.continuation_decided_at):%Y-%m-%d %H:%M})"
+            )
+        if continue_privileges and locked.licence_verified_at is None:
+            errors["continue_privileges"] = "verify the licence before continuing disaster privileges"
+        if errors:
+            raise ValidationError(errors)
+        locked.continuation_decided_at = decided_at
+        locked.continuation_decision = (
+            DisasterContinuation.CONTINUE if continue_privileges else DisasterContinuation.END
         )
-        grant.refresh_from_db()
+        locked.continuation_reason = reason.strip()
+        locked.continuation_decided_by = _user(actor)
+        if not continue_privileges:
+            locked.status = GrantStatus.ENDED
+            locked.ends_on = timezone.localdate(decided_at)
+        locked.updated_by = _user(actor)
+        locked.save()
         audit.record(
             actor=actor,
             action="staff.disaster_continuation",
-            target=grant,
-            after={"continue": continue_privileges, "decided_at": decided_at, "status": status},
+            target=locked,
+            before={"status": GrantStatus.ACTIVE},
+            after={
+                "continue": continue_privileges,
+                "decided_at": decided_at,
+                "reason": locked.continuation_reason,
+                "status": locked.status,
+            },
         )
-    return grant
+    return locked
 
 
 # --- FPPE -------------------------------------------------------------------------------------------------------
+
+
+def safety_event_for_fppe(reference: str, *, actor: Any | None) -> SafetyEvent:
+    """The submitted safety event a reference such as ``SE-00012`` names, if the actor may see it.
+
+    A missing event and one the actor may not see get the same answer, so a reference reveals nothing."""
+    if not reference.strip():
+        raise ValidationError({"safety_event_reference": "name the safety event the FPPE comes from"})
+    try:
+        event_id = rules.safety_event_id(reference)
+    except ValueError as error:
+        raise ValidationError({"safety_event_reference": str(error)}) from None
+    event = (
+        SafetyEvent.objects.filter(pk=event_id, deleted_at__isnull=True)
+        .exclude(status=SafetyEventStatus.DRAFT)
+        .select_related("unit")
+        .first()
+    )
+    if event is None or (actor is not None and safety_selectors.access_of(actor, event) is None):
+        raise ValidationError(
+            {
+                "safety_event_reference": f"there is no safety event {rules.SAFETY_EVENT_PREFIX}{event_id:05d} "
+                "that you may see: check the reference on the event's page"
+            }
+        )
+    return event
 
 
 def do_open_for_cause_fppe(
@@ -1147,8 +1273,10 @@ def do_open_for_cause_fppe(
         raise ValidationError({"trigger": "a for-cause FPPE comes from an OPPE or a safety event"})
     if trigger == FppeTrigger.FOR_CAUSE_OPPE and oppe is None:
         raise ValidationError({"oppe": "name the OPPE the FPPE comes from"})
-    if trigger == FppeTrigger.FOR_CAUSE_SAFETY_EVENT and not safety_event_reference.strip():
-        raise ValidationError({"safety_event_reference": "name the safety event the FPPE comes from"})
+    safety_event = None
+    if trigger == FppeTrigger.FOR_CAUSE_SAFETY_EVENT:
+        safety_event = safety_event_for_fppe(safety_event_reference, actor=actor)
+        safety_event_reference = safety_event.reference
     if method not in FppeMethod.values:
         raise ValidationError({"method": f"unknown FPPE method {method!r}"})
     if duration_days < 1:
@@ -1164,6 +1292,7 @@ def do_open_for_cause_fppe(
             starts_on=starts_on,
             ends_on=rules.fppe_ends_on(starts_on, duration_days),
             oppe=oppe,
+            safety_event=safety_event,
             safety_event_reference=safety_event_reference.strip(),
             created_by=_user(actor),
             updated_by=_user(actor),
@@ -1395,15 +1524,12 @@ class SafetyEventCounts:
 def safety_event_counts(
     encounters: Sequence[AttendedEncounter], *, period_start: dt.date, period_end: dt.date
 ) -> SafetyEventCounts:
-    from medgov.governance.safety.choices import EventStatus
-    from medgov.governance.safety.models import SafetyEvent
-
     tz = timezone.get_current_timezone()
     starts = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
     ends = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     events = (
         SafetyEvent.objects.filter(deleted_at__isnull=True, occurred_at__gte=starts, occurred_at__lt=ends)
-        .exclude(status=EventStatus.DRAFT)
+        .exclude(status=SafetyEventStatus.DRAFT)
         .select_related("unit")
     )
     locations = {encounter.location_id for encounter in encounters if encounter.location_id}
