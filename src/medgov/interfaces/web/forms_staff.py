@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 
-from medgov.governance.staff import selectors
+from medgov.governance.staff import rules, selectors
 from medgov.governance.staff.choices import (
     FppeMethod,
     ReferralSource,
@@ -20,7 +19,6 @@ from medgov.governance.staff.models import PrivilegeItem
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-SAFETY_EVENT_REFERENCE = re.compile(r"^SE-[0-9]{5,}$")
 
 
 class _ItemsForm(forms.Form):
@@ -44,9 +42,18 @@ class PrivilegeRequestForm(_ItemsForm):
 
 
 class TemporaryPrivilegesForm(_ItemsForm):
-    reason = forms.ChoiceField(choices=TemporaryReason.choices, label="Reason (TJC MS.06.01.13)")
+    reason = forms.ChoiceField(
+        choices=TemporaryReason.choices,
+        widget=forms.RadioSelect,
+        label="Reason (TJC MS.06.01.13: one of these two only)",
+    )
     starts_on = forms.DateField(widget=DATE, label="From")
-    ends_on = forms.DateField(widget=DATE, label="Until")
+    ends_on = forms.DateField(
+        widget=DATE,
+        label="Until",
+        help_text=f"For a pending application at most {rules.TEMPORARY_PRIVILEGE_MAX_DAYS} days, the first and "
+        "last day included.",
+    )
 
 
 class DisasterPrivilegesForm(_ItemsForm):
@@ -67,10 +74,12 @@ class SafetyEventFppeForm(ForCauseFppeForm):
     safety_event_reference = forms.CharField(max_length=100, label="Safety event (SE-00012)")
 
     def clean_safety_event_reference(self) -> str:
-        reference = str(self.cleaned_data["safety_event_reference"]).strip().upper()
-        if not SAFETY_EVENT_REFERENCE.match(reference):
-            raise forms.ValidationError(f"{reference!r} is not a safety event reference such as SE-00012")
-        return reference
+        reference = str(self.cleaned_data["safety_event_reference"])
+        try:
+            rules.safety_event_id(reference)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return reference.strip().upper()
 
 
 class FppeConclusionForm(forms.Form):
@@ -110,3 +119,29 @@ class VerificationForm(forms.Form):
     result = forms.ChoiceField(choices=VerificationResult.choices, label="The primary source confirmed")
     verification_source = forms.CharField(max_length=200, label="Primary source")
     source_document = forms.FileField(required=False)
+
+
+class LicenceVerificationForm(forms.Form):
+    """The primary-source verification of a disaster volunteer's licence, due 72 hours after they presented."""
+
+    source = forms.CharField(max_length=200, label="Primary source (licensing board, its website, a CVO)")
+    verified_by: forms.ModelChoiceField[Any] = forms.ModelChoiceField(queryset=None, label="Verified by")
+    verified_at = forms.DateTimeField(widget=DATETIME, input_formats=DATETIME_FORMATS, label="Verified at")
+    result = forms.ChoiceField(choices=VerificationResult.choices, label="The primary source")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["verified_by"].queryset = selectors.medical_staff_office(user)  # type: ignore[attr-defined]
+
+
+class ContinuationForm(forms.Form):
+    """Whether disaster privileges continue, due 72 hours after the volunteer arrived."""
+
+    continue_privileges = forms.TypedChoiceField(
+        choices=[("continue", "Continue the disaster privileges"), ("end", "End the disaster privileges")],
+        coerce=lambda value: value == "continue",
+        widget=forms.RadioSelect,
+        label="Decision",
+    )
+    decided_at = forms.DateTimeField(widget=DATETIME, input_formats=DATETIME_FORMATS, label="Decided at")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Reason")

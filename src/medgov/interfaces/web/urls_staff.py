@@ -36,4 +36,7 @@ urlpatterns = [
     path("fppe/<int:fppe_id>/", views.fppe, name="fppe"),
     path("credentials/<int:credential_id>/verify/", views.verify_credential, name="verify_credential"),
     path("import/warehouse/", views.import_warehouse, name="import_warehouse"),
+    path("special-privileges/", views.special_privileges, name="special_privileges"),
+    path("grants/<int:grant_id>/licence-verification/", views.licence_verification, name="licence_verification"),
+    path("grants/<int:grant_id>/continuation/", views.continuation, name="continuation"),
 ]

@@ -7,9 +7,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medgov.governance.emergency import selectors, services
+from medgov.governance.staff import selectors as staff_selectors
+from medgov.governance.staff.selectors import SpecialGrant
 from medgov.interfaces.web.forms_safety import add_service_errors
 
 
@@ -29,8 +32,24 @@ def home(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Activation “{activation}” is open.")
             return redirect("emergency:home")
-    context = {"activations": activations, "form": form}
+    grants = _disaster_grants_by_activation(request)
+    context = {
+        "activation_rows": [(activation, grants.get(activation.pk, [])) for activation in activations],
+        "form": form,
+        "may_view_staff": request.user.has_perm("staff.view_staff"),
+    }
     return render(request, "emergency/home.html", context, status=400 if form.errors else 200)
+
+
+def _disaster_grants_by_activation(request: HttpRequest) -> dict[int, list[SpecialGrant]]:
+    """The active disaster privileges under each activation, for readers of medical staff files."""
+    if not request.user.has_perm("staff.view_staff"):
+        return {}
+    grouped: dict[int, list[SpecialGrant]] = {}
+    for row in staff_selectors.open_special_grants_visible_to(request.user, now=timezone.now()):
+        if row.grant.activation_id is not None:
+            grouped.setdefault(row.grant.activation_id, []).append(row)
+    return grouped
 
 
 @require_POST

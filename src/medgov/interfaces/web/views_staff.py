@@ -24,6 +24,7 @@ from medgov.governance.staff.choices import (
     CredentialKind,
     DocumentationRating,
     FppeTrigger,
+    GrantKind,
     OppeDecision,
     OutcomeRating,
     PeerReviewDetermination,
@@ -103,10 +104,13 @@ class CredentialForm(forms.Form):
 def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     today = timezone.localdate()
+    specials = selectors.special_grants_of(request.user, person, now=timezone.now())
     context = {
         "practitioner": person,
         "credentials": person.credentials.select_related("verified_by"),
-        "grants": selectors.grants_of(request.user, person),
+        "grant_rows": [
+            {"grant": grant, "special": specials.get(grant.pk)} for grant in selectors.grants_of(request.user, person)
+        ],
         "appointments": person.appointments.all(),
         "fppes": person.fppes.select_related("grant__item"),
         "requests": person.privilege_requests.prefetch_related("items"),
@@ -473,6 +477,89 @@ def disaster_privileges(request: HttpRequest, practitioner_id: int) -> HttpRespo
     )
 
 
+def _moment(moment: Any) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _clock(due: Any, now: Any) -> str:
+    if now > due:
+        return f"{_moment(due)}, overdue by {int((now - due).total_seconds() // 3600)} h"
+    return f"{_moment(due)}, {int((due - now).total_seconds() // 3600)} h left"
+
+
+@require_http_methods(["GET", "POST"])
+def licence_verification(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = selectors.access_grant_by_id(request.user, grant_id)
+    _require_any_perm(request.user, "staff.manage_staff")
+    if grant.kind != GrantKind.DISASTER or grant.licence_verification_due_at is None:
+        raise Http404
+    form = forms_staff.LicenceVerificationForm(
+        _posted(request),
+        user=request.user,
+        initial={"verified_by": request.user, "verified_at": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    now = timezone.now()
+    intro = (
+        f"{grant.practitioner} presented at {_moment(grant.presented_at)} under “{grant.activation}”. "
+        f"Licence verification due {_clock(grant.licence_verification_due_at, now)}. "
+        "A licence the primary source does not confirm ends the disaster privileges."
+    )
+    return _action(
+        request,
+        form,
+        lambda data: services.do_record_disaster_verification(grant, actor=request.user, **data),
+        title=f"Licence verification: {grant}",
+        intro=intro,
+        submit="Record licence verification",
+        success="Licence verification recorded.",
+        done=reverse("staff:practitioner", args=[grant.practitioner_id]),
+        back=reverse("staff:practitioner", args=[grant.practitioner_id]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def continuation(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = selectors.access_grant_by_id(request.user, grant_id)
+    _require_any_perm(request.user, "staff.decide_privileges")
+    if grant.kind != GrantKind.DISASTER or grant.continuation_due_at is None:
+        raise Http404
+    form = forms_staff.ContinuationForm(
+        _posted(request), initial={"decided_at": timezone.localtime().replace(second=0, microsecond=0)}
+    )
+    now = timezone.now()
+    verified = (
+        f"Licence verified {_moment(grant.licence_verified_at)} ({grant.get_licence_verification_result_display()})."
+        if grant.licence_verified_at
+        else "The licence is not verified yet: the privileges can only be ended."
+    )
+    intro = (
+        f"{grant.practitioner} arrived at {_moment(grant.presented_at)} under “{grant.activation}”. {verified} "
+        f"Continuation decision due {_clock(grant.continuation_due_at, now)}."
+    )
+    return _action(
+        request,
+        form,
+        lambda data: services.do_decide_disaster_continuation(grant, actor=request.user, **data),
+        title=f"Continuation of disaster privileges: {grant}",
+        intro=intro,
+        submit="Record decision",
+        success="Continuation decision recorded.",
+        done=reverse("staff:practitioner", args=[grant.practitioner_id]),
+        back=reverse("staff:practitioner", args=[grant.practitioner_id]),
+    )
+
+
+def special_privileges(request: HttpRequest) -> HttpResponse:
+    """Active disaster and temporary privileges with their deadlines, the most pressing first."""
+    now = timezone.now()
+    rows = selectors.open_special_grants_visible_to(request.user, now=now)
+    return render(
+        request,
+        "staff/special_privileges.html",
+        {"rows": rows, "activations": list(open_activations()), "now": now},
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def safety_event_fppe(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
@@ -529,7 +616,12 @@ def fppe(request: HttpRequest, fppe_id: int) -> HttpResponse:
         else:
             messages.success(request, "FPPE concluded.")
             return redirect("staff:fppe", record.pk)
-    context = {"fppe": record, "form": form, "may_conclude": may_conclude and record.can_conclude()}
+    context = {
+        "fppe": record,
+        "form": form,
+        "may_conclude": may_conclude and record.can_conclude(),
+        "safety_event": selectors.fppe_safety_event_for(request.user, record),
+    }
     return render(request, "staff/fppe.html", context, status=400 if form.errors else 200)
 
 
