@@ -1,4 +1,5 @@
-"""Medical staff office API: practitioner files, credentials, expirables, OPPE and (for the committee) peer review."""
+"""Medical staff office API: practitioner files, credentials, privileges (temporary and disaster too), FPPE,
+OPPE and (for the committee) peer review."""
 
 from __future__ import annotations
 
@@ -276,6 +277,9 @@ class FppeOut(Schema):
     starts_on: dt.date
     ends_on: dt.date
     status: str
+    # The safety event as the caller may know it: its id only for those who may see it, no reference for others
+    # when the event is sensitive.
+    safety_event_id: int | None
     safety_event_reference: str
     conclusion: str
     concluded_on: dt.date | None
@@ -314,6 +318,15 @@ class ImportOut(Schema):
     unchanged: int
 
 
+def _fppe(request: HttpRequest, fppe: Any) -> dict[str, Any]:
+    event = selectors.fppe_safety_event_for(request.user, fppe)
+    return {
+        **{field: getattr(fppe, field) for field in FppeOut.model_fields if not field.startswith("safety_event")},
+        "safety_event_id": event.event_id if event else None,
+        "safety_event_reference": event.reference if event else "",
+    }
+
+
 @router.post("/credentials/{id}/verification", response=CredentialOut)
 def verify_credential(request: HttpRequest, id: int, payload: VerificationIn) -> Any:
     """Record a primary-source verification, e.g. from a credentials verification organisation's feed."""
@@ -323,7 +336,8 @@ def verify_credential(request: HttpRequest, id: int, payload: VerificationIn) ->
 
 @router.post("/practitioners/{id}/for-cause-fppe", response={201: FppeOut})
 def open_safety_event_fppe(request: HttpRequest, id: int, payload: SafetyEventFppeIn) -> Status[Any]:
-    """Open a for-cause FPPE after a safety event (the safety event reference is required)."""
+    """Open a for-cause FPPE after a safety event: the reference (SE-00012) must name a submitted safety event the
+    caller may see; any other answers 422 without saying whether the event exists."""
     person = selectors.access_practitioner_by_id(request.user, id)
     fppe = _call(
         services.do_open_for_cause_fppe,
@@ -332,13 +346,13 @@ def open_safety_event_fppe(request: HttpRequest, id: int, payload: SafetyEventFp
         actor=request.user,
         **payload.dict(),
     )
-    return Status(201, fppe)
+    return Status(201, _fppe(request, fppe))
 
 
 @router.post("/fppes/{id}/conclusion", response=FppeOut)
 def conclude_fppe(request: HttpRequest, id: int, payload: FppeConclusionIn) -> Any:
     fppe = selectors.access_fppe_by_id(request.user, id)
-    return _call(services.do_conclude_fppe, fppe, actor=request.user, **payload.dict())
+    return _fppe(request, _call(services.do_conclude_fppe, fppe, actor=request.user, **payload.dict()))
 
 
 @router.post("/practitioners/{id}/peer-review-referrals", response={201: ReferralOut})
@@ -362,3 +376,195 @@ def import_from_warehouse(request: HttpRequest) -> Any:
     from django.conf import settings
 
     return _call(services.do_import_practitioners_from_warehouse, Path(settings.MEDGOV_WAREHOUSE), actor=request.user)
+
+
+# --- temporary and disaster privileges --------------------------------------------------------------------------
+
+
+class TemporaryPrivilegesIn(Schema):
+    items: list[int]
+    reason: str
+    starts_on: dt.date
+    ends_on: dt.date | None = None
+
+
+class DisasterPrivilegesIn(Schema):
+    items: list[int]
+    presented_at: dt.datetime
+
+
+class LicenceVerificationIn(Schema):
+    verified_at: dt.datetime
+    source: str
+    result: str
+    verified_by_id: int | None = None
+
+
+class ContinuationIn(Schema):
+    continue_privileges: bool
+    decided_at: dt.datetime
+    reason: str
+
+
+class SpecialGrantOut(Schema):
+    id: int
+    practitioner_id: int
+    privilege: str
+    kind: str
+    temporary_reason: str
+    activation_id: int | None
+    starts_on: dt.date
+    ends_on: dt.date | None
+    status: str
+    presented_at: dt.datetime | None
+    licence_verification_due_at: dt.datetime | None
+    licence_verified_at: dt.datetime | None
+    licence_verification_source: str
+    licence_verification_result: str
+    continuation_due_at: dt.datetime | None
+    continuation_decided_at: dt.datetime | None
+    continuation_decision: str
+    continuation_reason: str
+
+
+def _special_grant(grant: Any) -> dict[str, Any]:
+    return {
+        **{field: getattr(grant, field) for field in SpecialGrantOut.model_fields if field != "privilege"},
+        "privilege": grant.item.name,
+    }
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A time without an offset is in the hospital's time zone, as on the web forms."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def _items(request: HttpRequest, ids: list[int]) -> list[Any]:
+    items = list(_call(selectors.privilege_items_visible_to, request.user).filter(pk__in=ids))
+    unknown = sorted(set(ids) - {item.pk for item in items})
+    if unknown:
+        raise HttpError(422, f"no active privilege with id {', '.join(str(pk) for pk in unknown)}")
+    return items
+
+
+def _require_perm(request: HttpRequest, permission: str) -> None:
+    """Checked before the payload's ids are looked up, so a caller without the permission learns nothing of them."""
+    if not request.user.has_perm(permission):
+        raise HttpError(403, "You do not have permission to do this.")
+
+
+@router.post("/practitioners/{id}/temporary-privileges", response={201: list[SpecialGrantOut]})
+def grant_temporary_privileges(request: HttpRequest, id: int, payload: TemporaryPrivilegesIn) -> Status[Any]:
+    """Temporary privileges for an important patient-care need, or for a complete, clean application awaiting
+    approval for at most 120 days (TJC MS.06.01.13)."""
+    person = selectors.access_practitioner_by_id(request.user, id)
+    _require_perm(request, "staff.decide_privileges")
+    grants = _call(
+        services.do_grant_temporary_privileges,
+        person,
+        items=_items(request, payload.items),
+        reason=payload.reason,
+        starts_on=payload.starts_on,
+        ends_on=payload.ends_on,
+        actor=request.user,
+    )
+    return Status(201, [_special_grant(grant) for grant in grants])
+
+
+@router.post("/practitioners/{id}/disaster-privileges", response={201: list[SpecialGrantOut]})
+def grant_disaster_privileges(request: HttpRequest, id: int, payload: DisasterPrivilegesIn) -> Status[Any]:
+    """Disaster privileges for a volunteer, only while an emergency operations plan activation is open
+    (TJC EM.02.02.13). A time without an offset is in the hospital's time zone."""
+    person = selectors.access_practitioner_by_id(request.user, id)
+    _require_perm(request, "staff.decide_privileges")
+    grants = _call(
+        services.do_grant_disaster_privileges,
+        person,
+        items=_items(request, payload.items),
+        presented_at=_aware(payload.presented_at),
+        actor=request.user,
+    )
+    return Status(201, [_special_grant(grant) for grant in grants])
+
+
+@router.post("/grants/{id}/licence-verification", response=SpecialGrantOut)
+def record_disaster_licence_verification(request: HttpRequest, id: int, payload: LicenceVerificationIn) -> Any:
+    """The primary-source verification of a disaster volunteer's licence, within 72 hours of presenting; the
+    verifier is the caller unless ``verified_by_id`` names another member of the medical staff office."""
+    grant = selectors.access_grant_by_id(request.user, id)
+    _require_perm(request, "staff.manage_staff")
+    verifier = None
+    if payload.verified_by_id is not None:
+        verifier = _call(selectors.medical_staff_office, request.user).filter(pk=payload.verified_by_id).first()
+        if verifier is None:
+            raise HttpError(422, f"user {payload.verified_by_id} is not in the medical staff office")
+    updated = _call(
+        services.do_record_disaster_verification,
+        grant,
+        verified_at=_aware(payload.verified_at),
+        source=payload.source,
+        result=payload.result,
+        verified_by=verifier,
+        actor=request.user,
+    )
+    return _special_grant(updated)
+
+
+@router.post("/grants/{id}/continuation", response=SpecialGrantOut)
+def decide_disaster_continuation(request: HttpRequest, id: int, payload: ContinuationIn) -> Any:
+    """Whether disaster privileges continue, decided within 72 hours of the volunteer's arrival."""
+    grant = selectors.access_grant_by_id(request.user, id)
+    updated = _call(
+        services.do_decide_disaster_continuation,
+        grant,
+        continue_privileges=payload.continue_privileges,
+        decided_at=_aware(payload.decided_at),
+        reason=payload.reason,
+        actor=request.user,
+    )
+    return _special_grant(updated)
+
+
+@router.get("/special-privileges", response=list[SpecialGrantOut])
+def list_special_privileges(request: HttpRequest) -> list[dict[str, Any]]:
+    """Active disaster and temporary privileges, the most pressing deadline first."""
+    rows = _call(selectors.open_special_grants_visible_to, request.user, now=timezone.now())
+    return [_special_grant(row.grant) for row in rows]
+
+
+# --- the peer-review committee ----------------------------------------------------------------------------------
+
+
+class CommitteeMemberIn(Schema):
+    user_id: int
+
+
+class CommitteeMemberOut(Schema):
+    id: int
+    username: str
+    display_name: str
+
+
+class ReviewerIn(Schema):
+    reviewer_id: int
+
+
+@router.post("/peer-review/committee", response={201: CommitteeMemberOut})
+def appoint_peer_review_member(request: HttpRequest, payload: CommitteeMemberIn) -> Status[dict[str, Any]]:
+    """Appoint an active user to the peer-review committee (the CMO)."""
+    member = _call(selectors.peer_review_committee_candidates, request.user).filter(pk=payload.user_id).first()
+    if member is None:
+        raise HttpError(422, f"user {payload.user_id} is not an active user outside the peer-review committee")
+    _call(services.do_appoint_peer_review_member, member, actor=request.user)
+    return Status(201, {"id": member.pk, "username": member.username, "display_name": str(member)})
+
+
+@router.post("/peer-review/{id}/reviewer", response=PeerReviewCaseOut)
+def assign_peer_reviewer(request: HttpRequest, id: int, payload: ReviewerIn) -> Any:
+    """Assign a committee member as reviewer; a conflict of interest (their own case, a partner in the same group
+    practice) is refused with 422. Privileged: the committee and the CMO only; the read is audited."""
+    case = selectors.access_peer_review_case_by_id(request.user, id)
+    reviewer = _call(selectors.peer_review_committee, request.user).filter(pk=payload.reviewer_id).first()
+    if reviewer is None:
+        raise HttpError(422, f"user {payload.reviewer_id} is not a member of the peer-review committee")
+    return _call(services.do_assign_peer_reviewer, case, reviewer, actor=request.user)
