@@ -306,7 +306,88 @@ def load_staff_demo() -> None:
         summary="Delayed escalation of a deteriorating patient overnight.",
         actor=None,
     )
+    _demo_special_privileges(practitioners, items, today)
+    _demo_safety_event_fppe(practitioners[0], today)
     typer.echo(f"  {len(practitioners)} practitioners, 2 departments, credentials, requests, FPPEs and OPPE")
+
+
+def _demo_special_privileges(practitioners: Sequence[Any], items: dict[str, Any], today: dt.date) -> None:
+    """An open exercise activation with two volunteers, one whose licence is still to verify and one awaiting the
+    continuation decision, and temporary privileges for an applicant: the clocks on the staff pages."""
+    from django.utils import timezone
+
+    from medgov.governance.emergency.selectors import open_activations
+    from medgov.governance.emergency.services import do_open_activation
+    from medgov.governance.staff import services
+    from medgov.governance.staff.models import Practitioner
+
+    if not open_activations().exists():
+        do_open_activation(title="Regional mass-casualty exercise", actor=None)
+    now = timezone.now().replace(second=0, microsecond=0)
+    item = items["medicine"]
+    volunteers = []
+    for index, (given, family, hours_ago) in enumerate((("Maja", "Lindqvist", 20), ("Tomas", "Quiroga", 40))):
+        volunteer = services.do_create_practitioner(
+            npi=_demo_npi(100 + index),
+            family_name=family,
+            given_name=given,
+            credential_text="MD",
+            specialty="Emergency Medicine",
+            department=item.department,
+            appointment_category="affiliate",
+            actor=None,
+        )
+        [grant] = services.do_grant_disaster_privileges(
+            volunteer, items=[item], presented_at=now - dt.timedelta(hours=hours_ago), actor=None
+        )
+        volunteers.append(grant)
+    services.do_record_disaster_verification(
+        volunteers[1],
+        verified_at=now - dt.timedelta(hours=30),
+        source="State Board of Medicine, online licence lookup",
+        result="confirmed",
+        actor=None,
+    )
+    # An applicant whose file is clean covers a patient-care need while the request goes through the committees.
+    applicants = Practitioner.objects.filter(
+        pk__in=[person.pk for person in practitioners], status="applicant", department__isnull=False
+    ).order_by("-pk")
+    applicant = next((person for person in applicants if not services.credential_lapse_reasons(person, today)), None)
+    if applicant is not None and applicant.department is not None:
+        services.do_grant_temporary_privileges(
+            applicant,
+            items=[items[applicant.department.code]],
+            reason="patient_care_need",
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=30),
+            actor=None,
+        )
+    typer.echo("  disaster privileges under an open exercise activation: one licence to verify, one decision due")
+
+
+def _demo_safety_event_fppe(practitioner: Any, today: dt.date) -> None:
+    """A for-cause FPPE after the first submitted, non-sensitive demo safety event, when the safety demo is loaded."""
+    from medgov.governance.safety.models import SafetyEvent
+    from medgov.governance.staff import services
+
+    event = (
+        SafetyEvent.objects.filter(deleted_at__isnull=True, is_sensitive=False)
+        .exclude(status="draft")
+        .order_by("pk")
+        .first()
+    )
+    if event is None:
+        return
+    services.do_open_for_cause_fppe(
+        practitioner,
+        trigger="for_cause_safety_event",
+        criteria=f"Review of the care around {event.reference} and ten further charts",
+        method="chart_review",
+        starts_on=today,
+        duration_days=60,
+        safety_event_reference=event.reference,
+        actor=None,
+    )
 
 
 def _demo_medicine_department(directory: Sequence[Any]) -> str:
