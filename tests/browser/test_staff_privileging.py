@@ -126,3 +126,76 @@ def test_the_office_adds_a_practitioner_whose_privileges_are_approved_and_an_fpp
     screenshot("staff-privileges-granted-fppe-open")
     page.get_by_role("link", name="Open", exact=True).click()
     assert page.locator("#fppe-status").inner_text() == "Open"
+
+
+def test_a_volunteer_gets_disaster_privileges_and_both_72_hour_clocks_are_met(live_server, page, make_user, screenshot):
+    office = make_user(Role.MEDICAL_STAFF_OFFICE, display_name="Morgan Reyes")
+    cmo = make_user(Role.CMO, display_name="Dr Sam Whitfield")
+    department = services.do_create_department(name="Emergency Medicine", code="emergency", actor=None)
+    services.do_create_privilege_item(
+        department, code="em-core", name="Emergency medicine core", criteria="Proctored shifts", actor=None
+    )
+    volunteer = services.do_create_practitioner(
+        npi=NPI, family_name="Lindqvist", given_name="Maja", credential_text="MD", department=department, actor=None
+    )
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    presented = now - dt.timedelta(hours=2)
+
+    sign_in(page, live_server, office)
+    page.goto(f"{live_server.url}/emergency/")
+    page.get_by_label("Activation title (incident)", exact=True).fill("Bridge collapse: mass casualty")
+    page.get_by_role("button", name="Open activation").click()
+    page.wait_for_selector("text=Activation “Bridge collapse: mass casualty” is open.")
+    sign_out(page)
+
+    sign_in(page, live_server, cmo)
+    page.goto(f"{live_server.url}/staff/practitioners/{volunteer.pk}/")
+    page.get_by_role("link", name="Grant disaster privileges").click()
+    page.wait_for_selector("text=Under the open activation “Bridge collapse: mass casualty”")
+    page.get_by_label("Emergency medicine core (emergency)", exact=True).check()
+    page.get_by_label("The volunteer presented at", exact=True).fill(f"{presented:%Y-%m-%dT%H:%M}")
+    page.get_by_role("button", name="Grant disaster privileges").click()
+    page.wait_for_selector("text=Disaster privileges granted.")
+    grant = volunteer.grants.get()
+    row = page.locator(f"#grant-{grant.pk}")
+    # Verification and continuation, both 72 h after presenting (2 h ago, to the minute).
+    assert row.get_by_text(re.compile(r"^(69|70) h left$")).count() == 2
+    sign_out(page)
+
+    sign_in(page, live_server, office)
+    page.goto(f"{live_server.url}/staff/special-privileges/")
+    page.get_by_role("link", name="Maja Lindqvist, MD").click()
+    page.get_by_role("link", name="Record licence verification").click()
+    page.get_by_label("Primary source (licensing board, its website, a CVO)", exact=True).fill(
+        "Minnesota Board of Medical Practice, licence lookup"
+    )
+    page.get_by_label("Verified by", exact=True).select_option(label="Morgan Reyes")
+    page.get_by_label("Verified at", exact=True).fill(f"{now - dt.timedelta(hours=1):%Y-%m-%dT%H:%M}")
+    page.get_by_label("The primary source", exact=True).select_option("confirmed")
+    page.get_by_role("button", name="Record licence verification").click()
+    page.wait_for_selector("text=Licence verification recorded.")
+    assert "Decide continuation" not in page.locator(f"#grant-{grant.pk}").inner_text()  # the CMO decides
+    sign_out(page)
+
+    sign_in(page, live_server, cmo)
+    page.goto(f"{live_server.url}/emergency/")
+    page.get_by_role("link", name="Maja Lindqvist, MD").click()
+    page.get_by_role("link", name="Decide continuation").click()
+    page.get_by_label("Continue the disaster privileges", exact=True).check()
+    page.get_by_label("Decided at", exact=True).fill(f"{now:%Y-%m-%dT%H:%M}")
+    page.get_by_label("Reason", exact=True).fill("Licence verified; safe practice observed on two shifts")
+    page.get_by_role("button", name="Record decision").click()
+    page.wait_for_selector("text=Continuation decision recorded.")
+    grant.refresh_from_db()
+    assert (
+        grant.status,
+        grant.licence_verification_result,
+        grant.licence_verified_by,
+        grant.continuation_decision,
+        grant.continuation_decided_by,
+    ) == ("active", VerificationResult.CONFIRMED, office, "continue", cmo)
+    assert grant.licence_verified_at - grant.presented_at == dt.timedelta(hours=1)
+    assert grant.continuation_decided_at - grant.presented_at == dt.timedelta(hours=2)
+    row = page.locator(f"#grant-{grant.pk}")
+    assert "Continue the disaster privileges" in row.inner_text()
+    screenshot("staff-disaster-privileges-verified-and-continued")
