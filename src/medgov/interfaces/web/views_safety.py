@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -629,6 +629,10 @@ def _months_of(verification: Any, implemented_on: dt.date) -> list[dt.date]:
 
 def trends(request: HttpRequest) -> HttpResponseBase:
     form = forms.TrendFilterForm(request.GET or None)
+    if exports.requested_format(request) and form.is_bound and not form.is_valid():
+        # The page shows the errors beside the filters; an export must not quietly ignore a filter.
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
