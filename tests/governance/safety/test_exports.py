@@ -1,9 +1,11 @@
 import datetime as dt
+import io
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from medgov.governance.core.models import AuditEvent
 from medgov.governance.safety import services
@@ -200,9 +202,6 @@ def test_overdue_actions_export_neutralises_a_formula(people, events, rca_with_a
             rca_with_actions["overdue"].due_on.isoformat(),
         ],
     ]
-    from openpyxl import load_workbook
-    import io
-
     sheet = load_workbook(
         io.BytesIO(client.get("/safety/?table=overdue_actions&format=xlsx").content), read_only=False
     ).active

@@ -631,7 +631,9 @@ def trends(request: HttpRequest) -> HttpResponseBase:
     form = forms.TrendFilterForm(request.GET or None)
     if exports.requested_format(request) and form.is_bound and not form.is_valid():
         # The page shows the errors beside the filters; an export must not quietly ignore a filter.
-        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        problems = "; ".join(
+            f"{field}: {' '.join(str(error) for error in errors)}" for field, errors in form.errors.items()
+        )
         return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
