@@ -135,7 +135,7 @@ def events_table(events: Any, name: str, title: str, *, own: bool = False) -> ex
     """Safety events with the list's columns. The reporter is never a column: whoever exports sees no identity."""
 
     def cells() -> Any:
-        for event in events:
+        for event in events.iterator(chunk_size=2000):
             yield (
                 event.reference,
                 event.get_status_display(),

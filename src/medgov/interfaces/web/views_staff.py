@@ -104,7 +104,7 @@ def practitioners_table(practitioners: Any) -> exports.ExportTable:
             person.get_appointment_category_display(),
             person.get_status_display(),
         )
-        for person in practitioners
+        for person in practitioners.iterator(chunk_size=2000)
     )
     return exports.ExportTable(
         "practitioners",
