@@ -8,6 +8,7 @@ from django.utils import timezone
 from medgov.governance.core.models import AuditEvent
 from medgov.governance.safety import services
 from medgov.governance.safety.models import SafetyEvent
+from tests.fixtures.exports import response_text
 from tests.governance.safety.conftest import REPORTER_NAME, triage_input
 
 ROLES = ["reporter", "other_clinician", "manager", "other_manager", "safety", "cmo", "board", "auditor", "admin"]
@@ -189,11 +190,24 @@ def _all_responses(client, event, rca_event):
         "/api/safety/events",
         f"/api/safety/events/{event.pk}",
         f"/api/safety/events/{rca_event.pk}/rca",
+        *EXPORTS,
+        "/audit/?action=export",
+        "/audit/?action=export&format=xlsx",
     ]
     for url in urls:
         response = client.get(url)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        yield url, response.status_code, body.decode()
+        yield url, response.status_code, response_text(response)
+
+
+EXPORTS = [
+    f"/safety/?{table}format={export_format}"
+    for table in ("", "status=in_review&", "table=own&", "table=rcas&", "table=overdue_actions&", "table=my_actions&")
+    for export_format in ("csv", "xlsx")
+] + [
+    f"/safety/trends/?{table}format={export_format}"
+    for table in ("", "table=categories&")
+    for export_format in ("csv", "xlsx")
+]
 
 
 @pytest.mark.parametrize("mode", ["anonymous", "protected"])
@@ -219,6 +233,8 @@ def test_the_identity_of_an_anonymous_or_protected_reporter_never_appears(people
         assert leaks == {}
     if role in {"auditor", "cmo", "admin"}:
         assert seen["/audit/?object_type=safety.safetyevent"][0] == 200
+    exported = {url for url in EXPORTS if seen[url][0] == 200}
+    assert bool(exported) is (role in {"other_clinician", "manager", "safety", "cmo", "lead"})
 
 
 def test_a_named_reporter_is_shown_to_the_unit_manager(people, submit):

@@ -7,9 +7,20 @@ from medgov.governance.accounts.choices import Role
 from medgov.governance.core.models import AuditEvent
 from medgov.governance.staff import services
 from medgov.governance.staff.models import Credential, Practitioner
+from tests.fixtures.exports import response_text
 from tests.governance.staff.test_peer_review_and_oppe import _privileged, _results
 
 SECRET = "ZEBRA-7731 missed the anticoagulation reversal"
+STAFF_EXPORTS = [
+    "/staff/",
+    "/staff/expirables/",
+    "/staff/requests/",
+    "/staff/oppe/",
+    "/staff/oppe/due/",
+    "/staff/fppe/",
+    "/staff/peer-review/",
+    "/staff/peer-review/committee/",
+]
 ALL_ROLES = [None, *Role]
 STAFF_VIEWERS = {Role.CMO, Role.MEDICAL_STAFF_OFFICE, Role.DEPARTMENT_CHIEF}
 
@@ -175,21 +186,30 @@ def test_peer_review_confidentiality_across_every_role_and_response(
         "/api/staff/peer-review",
         "/api/me",
     ]
+    exports = [f"{path}?format={export_format}" for path in STAFF_EXPORTS for export_format in ("csv", "xlsx")]
     readers = [(cmo, True), (member, True)]
     readers += [(make_user(*([role] if role else [])), False) for role in ALL_ROLES if role != Role.CMO]
     for reader, allowed in readers:
         client = Client()
         client.force_login(reader)
-        reads_before = AuditEvent.objects.filter(is_read=True, actor=reader).count()
-        bodies = []
-        for path in paths:
-            response = client.get(path)
-            content = b"".join(response.streaming_content) if response.streaming else response.content
-            bodies.append(content.decode())
+        reads = AuditEvent.objects.filter(is_read=True, actor=reader).exclude(action="export")
+        reads_before = reads.count()
+        bodies = [response_text(client.get(path)) for path in paths]
         found = any(SECRET in body for body in bodies)
         assert found is allowed, reader.role_names
-        reads = AuditEvent.objects.filter(is_read=True, actor=reader).count() - reads_before
-        assert reads == (3 if allowed else 0), reader.role_names  # list page, case page, API list
+        # list page, case page, API list (an export of the audit trail is a read of the trail, not of a case)
+        assert reads.count() - reads_before == (3 if allowed else 0), reader.role_names
+        exported = {path: client.get(path) for path in exports}
+        case_rows = [
+            path for path, response in exported.items() if f"Peer review case {case.pk}" in response_text(response)
+        ]
+        assert case_rows == (
+            ["/staff/peer-review/?format=csv", "/staff/peer-review/?format=xlsx"] if allowed else []
+        ), reader.role_names
+        assert not any(SECRET in response_text(response) for response in exported.values())
+        assert {exported[path].status_code for path in exports if path.startswith("/staff/peer-review/?")} == (
+            {200} if allowed else {404}
+        )
 
 
 def test_peer_review_case_pages_answer_404_outside_the_committee(client_for, office, make_practitioner):

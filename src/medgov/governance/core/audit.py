@@ -88,3 +88,18 @@ def record(
         request_id=current_request_id() or "",
         is_read=is_read,
     )
+
+
+def record_export(
+    actor: Any, *, object_type: str, table: str, export_format: str, filters: Mapping[str, str]
+) -> AuditEvent:
+    """One read event per download of a table: who exported which table, in which format, with which filters."""
+    with transaction.atomic():
+        return record(
+            actor=actor,
+            action="export",
+            object_type=object_type,
+            object_repr=table,
+            after={"format": export_format, "filters": dict(filters)},
+            is_read=True,
+        )

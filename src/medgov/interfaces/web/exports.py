@@ -1,9 +1,10 @@
 """Table exports shared by every table page: ``?format=csv`` or ``?format=xlsx`` on the page's own URL.
 
-A view builds an :class:`ExportTable` from the same rows it shows and returns :func:`export_response`. Text
-cells are neutralised against spreadsheet formula injection (OWASP "CSV injection": a cell that starts with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an apostrophe), and counts are
-suppressed for viewers who may only see aggregate data (see :func:`suppression_required`).
+A view builds an :class:`ExportTable` from the same rows it shows and returns :func:`export_if_requested` (a
+page with several tables: :func:`export_one_of_if_requested` with ``?table=<name>``). Text cells are neutralised
+against spreadsheet formula injection (OWASP "CSV injection": a cell that starts with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return is prefixed with an apostrophe), counts are suppressed for viewers who may only see
+aggregate data (see :func:`suppression_required`), and every export is recorded in the audit trail as a read.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.choices import Role
+from medgov.governance.core import audit
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -41,6 +43,10 @@ class ExportTable:
     headers: Sequence[str]
     rows: Iterable[Sequence[Cell]]
     sheet_title: str = "Export"
+    # What the rows are (an app label and model), as the audit trail names the read.
+    object_type: str = ""
+    # False only where recording the read would itself disclose something (a reporter's own safety reports).
+    audited: bool = True
 
 
 def requested_format(request: HttpRequest) -> str | None:
@@ -120,7 +126,51 @@ def export_if_requested(
 ) -> HttpResponse | StreamingHttpResponse | None:
     """The export the request asks for (``?format=csv|xlsx``), or None to render the page as usual."""
     export_format = requested_format(request)
-    return export_response(build(), export_format) if export_format else None
+    return audited_export_response(request, build(), export_format) if export_format else None
+
+
+def audited_export_response(
+    request: HttpRequest, table: ExportTable, export_format: str
+) -> HttpResponse | StreamingHttpResponse:
+    """The export, recorded in the audit trail as a read by the requesting user (unless the table says not)."""
+    if table.audited:
+        audit.record_export(
+            request.user,
+            object_type=table.object_type,
+            table=table.name,
+            export_format=export_format,
+            filters=filters_of(request),
+        )
+    return export_response(table, export_format)
+
+
+def export_one_of_if_requested(
+    request: HttpRequest, builders: Mapping[str, Callable[[], ExportTable]]
+) -> HttpResponse | StreamingHttpResponse | None:
+    """The same for a page with several tables: ``?table=<name>`` picks one of ``builders`` (the first when the
+    parameter is absent); an unknown name is a 400 that lists the page's tables."""
+    if requested_format(request) is None:
+        return None
+    name = request.GET.get("table", "") or next(iter(builders))
+    if name not in builders:
+        return HttpResponseBadRequest(
+            f"table: {name!r} is not a table of this page; choose one of {', '.join(builders)}.",
+            content_type="text/plain; charset=utf-8",
+        )
+    return export_if_requested(request, builders[name])
+
+
+def filters_of(request: HttpRequest) -> dict[str, str]:
+    """The page's query parameters without pagination and export ones: the filters an export applies."""
+    return {key: ", ".join(request.GET.getlist(key)) for key in request.GET if key not in {"format", "page", "table"}}
+
+
+def querystring_of(request: HttpRequest) -> str:
+    """The filters as a query string, for export links and pagination that keep them."""
+    query = request.GET.copy()
+    for key in ("format", "page", "table"):
+        query.pop(key, None)
+    return query.urlencode()
 
 
 def _filename(name: str) -> str:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("peer-review/", views.peer_review_list, name="peer_review"),
     path("peer-review/<int:case_id>/", views.peer_review_case, name="peer_review_case"),
     path("peer-review/committee/", views.peer_review_committee, name="peer_review_committee"),
+    path("fppe/", views.fppe_list, name="fppes"),
     path("practitioners/<int:practitioner_id>/requests/new/", views.submit_request, name="submit_request"),
     path("requests/<int:request_id>/complete/", views.mark_request_complete, name="mark_request_complete"),
     path(

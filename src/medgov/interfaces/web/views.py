@@ -98,13 +98,14 @@ def audit_table(events: QuerySet[AuditEvent]) -> exports.ExportTable:
         ),
         cells(),
         "Audit trail",
+        object_type="core.auditevent",
     )
 
 
 @require_safe
 def audit_trail_csv(request: HttpRequest) -> HttpResponseBase:
     _, query = _audit_filter(request)
-    return exports.csv_response(audit_table(audit_events_visible_to(request.user, query)))
+    return exports.audited_export_response(request, audit_table(audit_events_visible_to(request.user, query)), "csv")
 
 
 def _json(value: object) -> str:

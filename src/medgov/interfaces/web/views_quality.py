@@ -153,6 +153,7 @@ def catalogue_table(rows: list[dict[str, Any]]) -> exports.ExportTable:
         ),
         cells(),
         "Quality measures",
+        object_type="quality.measure",
     )
 
 
@@ -281,6 +282,7 @@ def breakdown_table(
         ),
         cells(),
         measure.title,
+        object_type="quality.measureresult",
     )
 
 
@@ -427,6 +429,7 @@ def signals_table(items: Any) -> exports.ExportTable:
         ),
         cells(),
         "Signal register",
+        object_type="quality.signal",
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +19,7 @@ from medgov.governance.accounts.models import User
 from medgov.governance.safety import selectors, services
 from medgov.governance.safety.choices import ActionStrength, EventStatus
 from medgov.governance.safety.selectors import Access
+from medgov.interfaces.web import exports
 from medgov.interfaces.web import forms_safety as forms
 from medgov.interfaces.web.forms_safety import add_service_errors
 
@@ -48,7 +50,7 @@ def _attachments(data: dict[str, Any]) -> list[services.Attachment]:
     return [services.Attachment(name=upload.name, content=upload.read())] if upload else []
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     user = _actor(request)
     own = selectors.own_reports(user) if user.has_perm("safety.report_event") else None
     try:
@@ -60,23 +62,105 @@ def home(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if shared is not None and status in EventStatus.values:
         shared = shared.filter(status=status)
+    is_team = user.has_perm("safety.view_safety_dashboard")
+    today = timezone.localdate()
+    rcas = selectors.rcas_visible_to(user).filter(status="open").order_by("due_on") if is_team else None
+    team_actions = (
+        selectors.actions_visible_to(user).filter(due_on__lt=today).exclude(status="implemented").order_by("due_on")
+        if is_team
+        else None
+    )
+    my_actions = (
+        selectors.actions_visible_to(user).exclude(status="implemented").order_by("due_on") if not is_team else None
+    )
+    tables: dict[str, Any] = {}
+    if shared is not None:
+        tables["events"] = lambda: events_table(shared.order_by("-submitted_at"), "safety-events", "Events you handle")
+    if own is not None:
+        tables["own"] = lambda: events_table(
+            own.order_by("-updated_at"), "safety-own-reports", "Your reports", own=True
+        )
+    if rcas is not None:
+        tables["rcas"] = lambda: open_rcas_table(rcas, today)
+    if team_actions is not None:
+        tables["overdue_actions"] = lambda: actions_table(team_actions, "safety-overdue-actions", "Overdue actions")
+    if my_actions is not None:
+        tables["my_actions"] = lambda: actions_table(my_actions, "safety-my-actions", "Actions you own")
+    export = exports.export_one_of_if_requested(request, tables)
+    if export is not None:
+        return export
     context: dict[str, Any] = {
         "own": own.order_by("-updated_at")[:50] if own is not None else None,
         "shared": shared.order_by("-submitted_at")[:200] if shared is not None else None,
         "statuses": EventStatus.choices,
         "status": status,
-        "is_team": user.has_perm("safety.view_safety_dashboard"),
-        "today": timezone.localdate(),
+        "is_team": is_team,
+        "today": today,
+        "querystring": exports.querystring_of(request),
     }
-    if context["is_team"]:
+    if is_team:
         context["triage_count"] = selectors.triage_queue(user).count()
-        context["rcas"] = selectors.rcas_visible_to(user).filter(status="open").order_by("due_on")
-        context["overdue_actions"] = (
-            selectors.actions_visible_to(user).filter(due_on__lt=timezone.localdate()).exclude(status="implemented")
-        )
-    elif user.is_authenticated:
-        context["my_actions"] = selectors.actions_visible_to(user).exclude(status="implemented")
+        context["rcas"] = rcas
+        context["overdue_actions"] = team_actions
+    else:
+        context["my_actions"] = my_actions
     return render(request, "safety/home.html", context)
+
+
+EVENT_COLUMNS = ("Event", "Status", "Category", "Unit", "When", "Harm", "Flags")
+
+
+def event_harm(event: Any, *, own: bool = False) -> str:
+    """The harm as the list shows it: the triaged AHRQ level, or the reporter's own rating. A reporter's own list
+    shows only their rating, as their view of the event hides the triage."""
+    if event.harm_level and not own:
+        return str(event.get_harm_level_display())
+    return f"{event.get_reported_harm_display()} (reported)"
+
+
+def event_flags(event: Any, *, own: bool = False) -> str:
+    if own:
+        return ""
+    flags = []
+    if event.is_sentinel_confirmed:
+        flags.append("sentinel")
+    elif event.is_potential_sentinel:
+        flags.append("potential sentinel")
+    if event.is_sensitive:
+        flags.append("sensitive")
+    return ", ".join(flags)
+
+
+def events_table(events: Any, name: str, title: str, *, own: bool = False) -> exports.ExportTable:
+    """Safety events with the list's columns. The reporter is never a column: whoever exports sees no identity."""
+
+    def cells() -> Any:
+        for event in events.iterator(chunk_size=2000):
+            yield (
+                event.reference,
+                event.get_status_display(),
+                event.get_category_display(),
+                event.unit.name,
+                timezone.localtime(event.occurred_at),
+                event_harm(event, own=own),
+                event_flags(event, own=own),
+            )
+
+    # Recording a reporter's export of their own reports would tie them to those reports in the audit trail,
+    # which a protected reporter's reads never do (see selectors.access_event_by_id).
+    return exports.ExportTable(name, EVENT_COLUMNS, cells(), title, object_type="safety.safetyevent", audited=not own)
+
+
+def open_rcas_table(rcas: Any, today: dt.date) -> exports.ExportTable:
+    rows = ((rca.event.reference, rca.due_on, rca.due_on < today) for rca in rcas)
+    return exports.ExportTable(
+        "safety-open-rcas", ("Event", "Due", "Overdue"), rows, "Open RCAs", object_type="safety.rootcauseanalysis"
+    )
+
+
+def actions_table(actions: Any, name: str, title: str) -> exports.ExportTable:
+    rows = ((action.description, action.rca.event.reference, action.due_on) for action in actions)
+    return exports.ExportTable(name, ("Action", "Event", "Due"), rows, title, object_type="safety.rcaaction")
 
 
 @require_http_methods(["GET", "POST"])
@@ -543,8 +627,14 @@ def _months_of(verification: Any, implemented_on: dt.date) -> list[dt.date]:
     return [dt.date((index + i) // 12, (index + i) % 12 + 1, 1) for i in range(count)]
 
 
-def trends(request: HttpRequest) -> HttpResponse:
+def trends(request: HttpRequest) -> HttpResponseBase:
     form = forms.TrendFilterForm(request.GET or None)
+    if exports.requested_format(request) and form.is_bound and not form.is_valid():
+        # The page shows the errors beside the filters; an export must not quietly ignore a filter.
+        problems = "; ".join(
+            f"{field}: {' '.join(str(error) for error in errors)}" for field, errors in form.errors.items()
+        )
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -565,8 +655,61 @@ def trends(request: HttpRequest) -> HttpResponse:
         "lower": [None if math.isnan(v) else round(v, 3) for v in series.chart.lower_limit],
     }
     rows = list(zip(series.months, series.counts, series.chart.values, strict=True))
+    export = exports.export_one_of_if_requested(
+        request,
+        {
+            "months": lambda: trend_months_table(request.user, series),
+            "categories": lambda: trend_categories_table(request.user, signals),
+        },
+    )
+    if export is not None:
+        return export
     return render(
         request,
         "safety/trends.html",
-        {"form": form, "series": series, "note": note, "chart": chart, "signals": signals, "rows": rows},
+        {
+            "form": form,
+            "series": series,
+            "note": note,
+            "chart": chart,
+            "signals": signals,
+            "rows": rows,
+            "querystring": exports.querystring_of(request),
+            "suppressed": exports.suppression_required(request.user),
+        },
+    )
+
+
+def trend_months_table(user: Any, series: selectors.TrendSeries) -> exports.ExportTable:
+    """Events per month as the table shows them; for viewers who get suppressed counts, a month with a hidden
+    count also hides its plotted value (the count itself on a C chart, the count per patient days on a U chart)."""
+    labels = [month.strftime("%Y-%m") for month in series.months]
+    counts = exports.counts_for(user, labels, series.counts, series.patient_days or series.counts)
+    rows = [
+        (label, shown.numerator, None if shown.suppressed or math.isnan(value) else round(value, 3))
+        for label, shown, value in zip(labels, counts, series.chart.values, strict=True)
+    ]
+    return exports.ExportTable(
+        "safety-trends-per-month",
+        ("Month", "Events", "Plotted value"),
+        rows,
+        series.label,
+        object_type="safety.safetyevent",
+    )
+
+
+def trend_categories_table(user: Any, signals: list[selectors.TrendSeries]) -> exports.ExportTable:
+    labels = [item.label for item in signals]
+    totals = [item.total for item in signals]
+    counts = exports.counts_for(user, labels, totals, totals)
+    rows = [
+        (item.label, shown.numerator, "shift or special cause" if item.signal else "")
+        for item, shown in zip(signals, counts, strict=True)
+    ]
+    return exports.ExportTable(
+        "safety-trends-by-category",
+        ("Category", "Events", "Signal"),
+        rows,
+        "Signals by category",
+        object_type="safety.safetyevent",
     )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from medgov.governance.staff.choices import (
     CareRating,
     CredentialKind,
     DocumentationRating,
+    FppeStatus,
     FppeTrigger,
     GrantKind,
     OppeDecision,
@@ -33,7 +35,7 @@ from medgov.governance.staff.choices import (
     VerificationResult,
 )
 from medgov.governance.staff.models import Department
-from medgov.interfaces.web import forms_staff
+from medgov.interfaces.web import exports, forms_staff
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -63,9 +65,13 @@ class PractitionerForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     text = request.GET.get("q", "").strip()
     practitioners = selectors.practitioners_visible_to(request.user, text=text)
+    if request.method == "GET":
+        export = exports.export_if_requested(request, lambda: practitioners_table(practitioners))
+        if export is not None:
+            return export
     form = PractitionerForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,6 +85,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "practitioners": practitioners[:200],
         "count": practitioners.count(),
         "q": text,
+        "querystring": exports.querystring_of(request),
         "form": form,
         "can_manage": request.user.has_perm("staff.manage_staff"),
         "can_read_peer_review": selectors.can_view_peer_review(request.user),
@@ -86,6 +93,27 @@ def home(request: HttpRequest) -> HttpResponse:
         "open_fppes": selectors.fppes_visible_to(request.user, open_only=True).count(),
     }
     return render(request, "staff/home.html", context)
+
+
+def practitioners_table(practitioners: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(person),
+            person.npi,
+            person.specialty or person.taxonomy_code,
+            str(person.department) if person.department else "",
+            person.get_appointment_category_display(),
+            person.get_status_display(),
+        )
+        for person in practitioners.iterator(chunk_size=2000)
+    )
+    return exports.ExportTable(
+        "practitioners",
+        ("Name", "NPI", "Specialty", "Department", "Category", "Status"),
+        rows,
+        "Practitioners",
+        object_type="staff.practitioner",
+    )
 
 
 class CredentialForm(forms.Form):
@@ -199,18 +227,64 @@ def import_nppes(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/import.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def expirables(request: HttpRequest) -> HttpResponse:
+def expirables(request: HttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     policy = services.policy_for()
     rows = selectors.expirables_visible_to(request.user, today=today, warning_days=tuple(policy.expiry_warning_days))
+    export = exports.export_if_requested(request, lambda: expirables_table(rows, today))
+    if export is not None:
+        return export
     return render(
         request, "staff/expirables.html", {"rows": rows, "today": today, "windows": sorted(policy.expiry_warning_days)}
     )
 
 
-def requests(request: HttpRequest) -> HttpResponse:
+def expirables_table(rows: list[selectors.Expirable], today: Any) -> exports.ExportTable:
+    cells = (
+        (
+            str(row.practitioner),
+            row.kind_label + (f" {row.credential.number}" if row.credential and row.credential.number else ""),
+            row.bucket,
+            row.expires_on,
+            f"≤ {row.window_days} days" if row.window_days else "",
+        )
+        for row in rows
+    )
+    return exports.ExportTable(
+        f"expirables-{today.isoformat()}",
+        ("Practitioner", "Credential", "State", "Expires", "Window"),
+        cells,
+        "Expirables",
+        object_type="staff.credential",
+    )
+
+
+def requests(request: HttpRequest) -> HttpResponseBase:
     pending = selectors.privilege_requests_visible_to(request.user, pending_only=True)
+    export = exports.export_if_requested(request, lambda: privilege_requests_table(pending))
+    if export is not None:
+        return export
     return render(request, "staff/requests.html", {"requests": pending})
+
+
+def privilege_requests_table(pending: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(record.practitioner),
+            record.get_kind_display(),
+            record.submitted_on,
+            ", ".join(item.name for item in record.items.all()),
+            record.get_status_display(),
+        )
+        for record in pending
+    )
+    return exports.ExportTable(
+        "pending-privilege-requests",
+        ("Practitioner", "Kind", "Submitted", "Privileges", "Awaiting"),
+        rows,
+        "Pending privilege requests",
+        object_type="staff.privilegerequest",
+    )
 
 
 class ReviewForm(forms.Form):
@@ -252,15 +326,43 @@ def privilege_request(request: HttpRequest, request_id: int) -> HttpResponse:
     )
 
 
-def oppe_list(request: HttpRequest) -> HttpResponse:
+def oppe_list(request: HttpRequest) -> HttpResponseBase:
     profiles = selectors.oppe_profiles_visible_to(request.user)
+    export = exports.export_if_requested(request, lambda: oppe_profiles_table(profiles))
+    if export is not None:
+        return export
     return render(request, "staff/oppe_list.html", {"profiles": profiles})
 
 
+def oppe_profiles_table(profiles: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(profile.practitioner),
+            str(profile.department),
+            profile.period_start,
+            profile.period_end,
+            "outside the funnel" if profile.is_flagged else "",
+            profile.get_status_display() + (f": {profile.get_decision_display()}" if profile.decision else ""),
+        )
+        for profile in profiles
+    )
+    return exports.ExportTable(
+        "oppe-profiles",
+        ("Practitioner", "Department", "Period from", "Period to", "Flag", "Status"),
+        rows,
+        "OPPE",
+        object_type="staff.oppeprofile",
+    )
+
+
 @require_http_methods(["GET", "POST"])
-def oppe_due(request: HttpRequest) -> HttpResponse:
+def oppe_due(request: HttpRequest) -> HttpResponseBase:
     """Practitioners due for OPPE; the office queues the run (it evaluates measures, so it never blocks a page)."""
     due = selectors.practitioners_due_for_oppe(request.user, today=timezone.localdate())
+    if request.method == "GET":
+        export = exports.export_if_requested(request, lambda: oppe_due_table(due))
+        if export is not None:
+            return export
     if request.method == "POST":
         if not request.user.has_perm("staff.manage_staff"):
             raise PermissionDenied
@@ -270,6 +372,65 @@ def oppe_due(request: HttpRequest) -> HttpResponse:
         messages.success(request, "OPPE run queued: profiles appear on the OPPE page when it finishes.")
         return redirect("staff:oppe_due")
     return render(request, "staff/oppe_due.html", {"due": due})
+
+
+def oppe_due_table(due: list[selectors.OppeDue]) -> exports.ExportTable:
+    rows = (
+        (
+            str(row.practitioner),
+            str(row.practitioner.department),
+            row.first_granted_on,
+            row.last_period_end or "never",
+            row.due_on,
+        )
+        for row in due
+    )
+    return exports.ExportTable(
+        "due-for-oppe",
+        ("Practitioner", "Department", "First granted", "Last OPPE period ended", "Due"),
+        rows,
+        "Due for OPPE",
+        object_type="staff.practitioner",
+    )
+
+
+def fppe_list(request: HttpRequest) -> HttpResponseBase:
+    status = request.GET.get("status", "")
+    fppes = selectors.fppes_visible_to(request.user)
+    if status in FppeStatus.values:
+        fppes = fppes.filter(status=status)
+    export = exports.export_if_requested(request, lambda: fppes_table(fppes))
+    if export is not None:
+        return export
+    context = {
+        "fppes": fppes,
+        "status": status,
+        "statuses": FppeStatus.choices,
+        "querystring": exports.querystring_of(request),
+    }
+    return render(request, "staff/fppes.html", context)
+
+
+def fppes_table(fppes: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(record.practitioner),
+            record.get_trigger_display(),
+            record.grant.item.name if record.grant else "",
+            record.get_method_display(),
+            record.starts_on,
+            record.ends_on,
+            record.get_status_display(),
+        )
+        for record in fppes
+    )
+    return exports.ExportTable(
+        "fppes",
+        ("Practitioner", "Trigger", "Privilege", "Method", "From", "To", "Status"),
+        rows,
+        "FPPE",
+        object_type="staff.fppe",
+    )
 
 
 class OppeDecisionForm(forms.Form):
@@ -307,12 +468,36 @@ def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
     )
 
 
-def peer_review_list(request: HttpRequest) -> HttpResponse:
+def peer_review_list(request: HttpRequest) -> HttpResponseBase:
     try:
         cases = selectors.peer_review_cases_visible_to(request.user)
     except PermissionDenied:
         raise Http404 from None
+    export = exports.export_if_requested(request, lambda: peer_review_table(cases))
+    if export is not None:
+        return export
     return render(request, "staff/peer_review_list.html", {"cases": cases})
+
+
+def peer_review_table(cases: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(case),
+            str(case.practitioner),
+            case.referred_on,
+            case.get_referral_source_display(),
+            str(case.reviewer) if case.reviewer else "unassigned",
+            case.get_status_display() + (f": {case.get_determination_display()}" if case.determination else ""),
+        )
+        for case in cases
+    )
+    return exports.ExportTable(
+        "peer-review-cases",
+        ("Case", "Practitioner", "Referred", "Source", "Reviewer", "Status"),
+        rows,
+        "Peer review",
+        object_type="staff.peerreviewcase",
+    )
 
 
 class RatingForm(forms.Form):
@@ -644,12 +829,16 @@ def refer_peer_review(request: HttpRequest, practitioner_id: int) -> HttpRespons
 
 
 @require_http_methods(["GET", "POST"])
-def peer_review_committee(request: HttpRequest) -> HttpResponse:
+def peer_review_committee(request: HttpRequest) -> HttpResponseBase:
     try:
         members = list(selectors.peer_review_committee(request.user))
         form = forms_staff.CommitteeAppointmentForm(_posted(request), user=request.user)
     except PermissionDenied:
         raise Http404 from None
+    if request.method == "GET":
+        export = exports.export_if_requested(request, lambda: committee_table(members))
+        if export is not None:
+            return export
     if request.method == "POST" and form.is_valid():
         member = form.cleaned_data["member"]
         services.do_appoint_peer_review_member(member, actor=request.user)
@@ -660,6 +849,16 @@ def peer_review_committee(request: HttpRequest) -> HttpResponse:
         "staff/peer_review_committee.html",
         {"members": members, "form": form},
         status=400 if form.errors else 200,
+    )
+
+
+def committee_table(members: list[Any]) -> exports.ExportTable:
+    return exports.ExportTable(
+        "peer-review-committee",
+        ("Member",),
+        ((str(member),) for member in members),
+        "Peer-review committee",
+        object_type="accounts.user",
     )
 
 
