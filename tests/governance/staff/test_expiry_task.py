@@ -174,3 +174,26 @@ def test_temporary_privileges_end_after_their_end_date(office, cmo, make_practit
     assert tasks.daily_staff_scan.enqueue().return_value["grants_ended"] == 1
     grant.refresh_from_db()
     assert (grant.status, grant.ends_on) == (GrantStatus.EXPIRED, D(2026, 3, 21))
+
+
+def test_the_hourly_disaster_clock_scan_reminds_then_ends_an_unverified_volunteer(
+    office, cmo, make_practitioner, core_item, time_machine
+):
+    from medgov.governance.emergency import services as emergency
+
+    emergency.do_open_activation(title="Flood", actor=None)
+    presented = dt.datetime(2026, 3, 10, 7, 0, tzinfo=dt.UTC)
+    [grant] = services.do_grant_disaster_privileges(
+        make_practitioner(), items=[core_item], presented_at=presented, actor=None
+    )
+    time_machine.move_to(presented + dt.timedelta(hours=50), tick=False)
+    assert tasks.disaster_clock_scan.enqueue().return_value == {
+        "at": "2026-03-12T09:00:00+00:00",
+        "disaster_clock_reminders": 2,
+        "grants_ended": 0,
+    }
+    time_machine.move_to(presented + dt.timedelta(hours=73), tick=False)
+    result = tasks.disaster_clock_scan.enqueue().return_value
+    assert (result["disaster_clock_reminders"], result["grants_ended"]) == (0, 1)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.EXPIRED

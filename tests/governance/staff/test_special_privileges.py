@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from medgov.governance.accounts.choices import Role
-from medgov.governance.core.models import AuditEvent
+from medgov.governance.core.models import AuditEvent, Notice
 from medgov.governance.emergency import services as emergency
 from medgov.governance.emergency.selectors import open_activations
 from medgov.governance.staff import services
@@ -690,3 +690,47 @@ def test_a_sensitive_event_is_not_named_to_those_outside_its_handlers(scene):
         content_type="application/json",
     ).json()
     assert (body["safety_event_id"], body["safety_event_reference"]) == (None, "a restricted safety event")
+
+
+def _notices_to(user):
+    return list(Notice.objects.filter(recipient=user).values_list("subject", flat=True))
+
+
+def test_each_72_hour_clock_is_reminded_once_in_its_last_day_to_those_who_must_act(scene, time_machine):
+    grant = _disaster_grant(scene)  # presented 07:00, both clocks due 13 March 07:00
+    office, cmo = scene.users["office"], scene.users["cmo"]
+    before = {user: len(_notices_to(user)) for user in (office, cmo)}
+
+    time_machine.move_to(dt.datetime(2026, 3, 12, 6, 59, tzinfo=UTC), tick=False)  # 24 h 01 min left
+    assert services.do_send_disaster_clock_reminders(now=dt.datetime(2026, 3, 12, 6, 59, tzinfo=UTC)) == 0
+
+    at = dt.datetime(2026, 3, 12, 9, 0, tzinfo=UTC)  # 22 hours left on both clocks
+    time_machine.move_to(at, tick=False)
+    assert services.do_send_disaster_clock_reminders(now=at) == 2
+    assert services.do_send_disaster_clock_reminders(now=at + dt.timedelta(hours=1)) == 0  # once each
+
+    [licence] = _notices_to(office)[: len(_notices_to(office)) - before[office]]
+    assert licence == f"{grant}: the licence verification is due by 2026-03-13 07:00 (22 hours left)"
+    decisions = _notices_to(cmo)[: len(_notices_to(cmo)) - before[cmo]]
+    assert f"{grant}: the continuation decision is due by 2026-03-13 07:00 (22 hours left)" in decisions
+    grant.refresh_from_db()
+    assert grant.licence_reminder_sent_at == at and grant.continuation_reminder_sent_at == at
+    assert AuditEvent.objects.filter(action="staff.disaster_clock_reminder", object_id=str(grant.pk)).count() == 2
+
+
+def test_a_clock_already_closed_or_overdue_is_not_reminded(scene, time_machine):
+    verified = _disaster_grant(scene, verified=True)
+    at = dt.datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    time_machine.move_to(at, tick=False)
+    assert services.do_send_disaster_clock_reminders(now=at) == 1  # only the continuation decision is open
+    verified.refresh_from_db()
+    assert verified.licence_reminder_sent_at is None and verified.continuation_reminder_sent_at == at
+
+    late = dt.datetime(2026, 3, 13, 7, 1, tzinfo=UTC)  # both clocks past due: the scan ends the grant instead
+    other = services.do_grant_disaster_privileges(
+        scene.make_practitioner(family_name="Late"), items=[scene.item], presented_at=PRESENTED, actor=None
+    )[0]
+    time_machine.move_to(late, tick=False)
+    assert services.do_send_disaster_clock_reminders(now=late) == 0
+    other.refresh_from_db()
+    assert other.licence_reminder_sent_at is None

@@ -336,6 +336,9 @@ class PrivilegeGrant(TrackedModel):
     continuation_decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # When the last-day reminders of the two 72-hour clocks were sent, so each is sent once.
+    licence_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    continuation_reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-starts_on", "-id"]

@@ -21,6 +21,7 @@ TEMPORARY_PRIVILEGE_MAX_DAYS = 120  # TJC MS.06.01.13 EP 2: pending application,
 NPDB_QUERY_MAX_AGE_MONTHS = 24  # 45 CFR 60.17(a)(2): query at least every two years
 OPPE_INTERVAL_MONTHS = 12
 DISASTER_DEADLINE = dt.timedelta(hours=72)  # TJC EM.02.02.13 EP 6 and EP 7
+DISASTER_REMINDER_HOURS = 24  # the last day of each 72-hour clock is reminded once
 SAFETY_EVENT_PREFIX = "SE-"  # the safety module prints event 12 as SE-00012
 SAFETY_EVENT_REFERENCE = re.compile(r"^SE-([0-9]{5,})$")
 
@@ -178,6 +179,14 @@ def disaster_licence_verification_due(presented_at: dt.datetime) -> dt.datetime:
 
 def disaster_continuation_due(arrived_at: dt.datetime) -> dt.datetime:
     return arrived_at + DISASTER_DEADLINE
+
+
+def disaster_reminder_due(due_at: dt.datetime, now: dt.datetime, *, hours_before: int, done: bool) -> bool:
+    """A 72-hour clock is reminded once it has ``hours_before`` hours or fewer left, until it is done or overdue.
+
+    An overdue clock is not reminded: the scan ends those privileges instead.
+    """
+    return not done and due_at - dt.timedelta(hours=hours_before) <= now <= due_at
 
 
 def safety_event_id(reference: str) -> int:

@@ -1893,6 +1893,50 @@ def do_end_lapsed_special_grants(*, now: dt.datetime) -> int:
     return ended
 
 
+def do_send_disaster_clock_reminders(*, now: dt.datetime) -> int:
+    """Remind, once, whoever must act when a disaster volunteer's 72-hour clock enters its last day.
+
+    The licence verification clock goes to the medical staff office, the continuation clock to those who decide
+    privileges. A clock already done or already overdue is not reminded (the scan ends overdue privileges).
+    """
+    sent = 0
+    grants = PrivilegeGrant.objects.filter(
+        status=GrantStatus.ACTIVE,
+        kind=GrantKind.DISASTER,
+        presented_at__isnull=False,
+        activation__in=open_activations(),
+    ).select_related("practitioner", "item")
+    clocks = (
+        ("licence", "licence_verified_at", "licence_reminder_sent_at", "staff.manage_staff",
+         rules.disaster_licence_verification_due, "the licence verification"),
+        ("continuation", "continuation_decided_at", "continuation_reminder_sent_at", "staff.decide_privileges",
+         rules.disaster_continuation_due, "the continuation decision"),
+    )  # fmt: skip
+    for grant in grants:
+        assert grant.presented_at is not None
+        for clock, done_field, sent_field, permission, due, what in clocks:
+            due_at = due(grant.presented_at)
+            done = getattr(grant, done_field) is not None or getattr(grant, sent_field) is not None
+            if not rules.disaster_reminder_due(due_at, now, hours_before=rules.DISASTER_REMINDER_HOURS, done=done):
+                continue
+            with transaction.atomic():
+                PrivilegeGrant.objects.filter(pk=grant.pk).update(**{sent_field: now})
+                hours_left = max(0, int((due_at - now).total_seconds() // 3600))
+                notify(
+                    _users_with_permission(permission),
+                    f"{grant}: {what} is due by {timezone.localtime(due_at):%Y-%m-%d %H:%M} ({hours_left} hours left)",
+                    link=f"/staff/practitioners/{grant.practitioner_id}/",
+                )
+                audit.record(
+                    actor=None,
+                    action="staff.disaster_clock_reminder",
+                    target=grant,
+                    after={"clock": clock, "due_at": due_at, "sent_at": now},
+                )
+            sent += 1
+    return sent
+
+
 def do_send_reappointment_applications(*, today: dt.date) -> int:
     """Send the reappointment application 120 days before reappointment falls due (a pending request)."""
     sent = 0

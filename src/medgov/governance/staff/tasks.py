@@ -15,7 +15,8 @@ from medgov.governance.staff import services
 
 @task
 def daily_staff_scan() -> dict[str, Any]:
-    """Reminders, suspensions on credential lapse, ended temporary/disaster privileges, reappointment applications."""
+    """Reminders, suspensions on credential lapse, ended temporary/disaster privileges, reappointment applications,
+    disaster-privilege clock reminders."""
     now = timezone.now()
     today = timezone.localdate(now)
     return {
@@ -24,6 +25,18 @@ def daily_staff_scan() -> dict[str, Any]:
         "suspended": services.do_enforce_all_credential_lapses(today=today),
         "grants_ended": services.do_end_lapsed_special_grants(now=now),
         "reappointment_applications": services.do_send_reappointment_applications(today=today),
+        "disaster_clock_reminders": services.do_send_disaster_clock_reminders(now=now),
+    }
+
+
+@task
+def disaster_clock_scan() -> dict[str, Any]:
+    """During an emergency activation, hourly: last-day reminders of the 72-hour clocks, overdue grants ended."""
+    now = timezone.now()
+    return {
+        "at": now.isoformat(),
+        "disaster_clock_reminders": services.do_send_disaster_clock_reminders(now=now),
+        "grants_ended": services.do_end_lapsed_special_grants(now=now),
     }
 
 

@@ -31,6 +31,21 @@ def scan(
         typer.echo(str(daily_staff_scan.call()))
 
 
+@staff_app.command("disaster-clocks")
+def disaster_clocks(
+    enqueue: Annotated[bool, typer.Option("--enqueue/--now", help="Queue for the worker, or run here.")] = True,
+) -> None:
+    """Hourly during an emergency activation: 72-hour clock reminders and overdue disaster privileges ended."""
+    setup_django()
+    from medgov.governance.staff.tasks import disaster_clock_scan
+
+    if enqueue:
+        result = disaster_clock_scan.enqueue()
+        typer.echo(f"queued disaster clock scan {result.id}")
+    else:
+        typer.echo(str(disaster_clock_scan.call()))
+
+
 @staff_app.command("record-oppe")
 def record_oppe(
     enqueue: Annotated[bool, typer.Option("--enqueue/--now", help="Queue for the worker, or run here.")] = True,
