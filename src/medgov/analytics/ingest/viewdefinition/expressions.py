@@ -31,9 +31,7 @@ ERROR_MARKER = "[sql-on-fhir] "
 EMPTY_LIST = "CAST([] AS JSON[])"
 _NUMERIC_JSON_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 _NUMERIC_SQL_TYPES = frozenset({"BIGINT", "INTEGER", "DOUBLE"})
-_SIMPLE_SQL = re.compile(
-    r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])?|'(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?"
-)
+_SIMPLE_SQL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])?|'(?:[^']|'')*'|-?[0-9]+(?:\.[0-9]+)?")
 _MEMBER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Well-known FHIRPath environment constants (FHIRPath N1 "Environment variables").
 _ENVIRONMENT = {"ucum": "http://unitsofmeasure.org", "sct": "http://snomed.info/sct", "loinc": "http://loinc.org"}

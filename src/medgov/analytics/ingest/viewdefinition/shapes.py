@@ -106,6 +106,19 @@ def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shortcut 
     return Shortcut("".join(parts), first, reference, reference_type)
 
 
+def item_shape(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shape | None:
+    """The shape of the items a forEach over ``node`` (a path of element names) visits, or None if unknown."""
+    steps = _steps(node, resource_type)
+    if not steps:
+        return None
+    current: Any = shape
+    for step in steps:
+        current = current.get(step) if isinstance(current, Mapping) else None
+        if isinstance(current, list):
+            current = current[0] if current else None
+    return current if isinstance(current, Mapping) else None
+
+
 def _steps(node: fhirpath.Node, resource_type: str) -> list[str] | None:
     steps: list[str] = []
     while True:
