@@ -439,15 +439,23 @@ class _ViewCompiler:
             return general
         sql_type = _sql_type(column, f"column {column.name!r}")
         item = extraction.value(found.path)
+        # A where() is guessed to keep the first candidate; json_extract writes compact JSON, so a member that is
+        # a given string is exactly its JSON text.
+        guessed = "".join(
+            f"{extraction.value(path)} IS NOT NULL AND CAST({extraction.value(path)} AS VARCHAR) <> 'null' AND "
+            if text is None
+            else f"CAST({extraction.value(path)} AS VARCHAR) = {sql_string(text)} AND "
+            for path, text in found.checks
+        )
         if found.reference:
             if sql_type != "VARCHAR":
                 return general
             key = reference_key(f"json_extract_string({item}, '$')", found.reference_type, self.names)
             # first() skips references whose key is empty (another type, say): the general path finds the next.
             taken = f"coalesce({key}, {general})" if found.first else key
-            return f"CASE WHEN json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
+            return f"CASE WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
         value = convert(Value(item, Kind.ITEM), sql_type, strict=True)
-        return f"CASE WHEN json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
+        return f"CASE WHEN {guessed}json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
 
     def union_all(
         self, branches: Any, scope: Scope, relation: _Relation, where: str
