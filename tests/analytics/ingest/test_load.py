@@ -11,7 +11,7 @@ import pytest
 
 from medgov.analytics import api
 from medgov.analytics.contracts import LoadReport, ResourceTypeCounts
-from medgov.analytics.ingest import landing, load
+from medgov.analytics.ingest import landing, load, readers
 from medgov.analytics.warehouse.materialise import TABLE_NAMES
 from tests.anchors import ANCHORS, REPO_ROOT
 
@@ -583,3 +583,70 @@ def test_a_cut_gzip_file_keeps_its_lines_before_the_cut_whichever_reader(
     reports, tables, _ = by_duckdb
     assert reports[0][1] == {"truncated": 1}
     assert reports[0][0]["Patient"].new == len(tables["raw_resource"]) > 0
+
+
+def large_bundle(patients: int) -> dict[str, Any]:
+    """A transaction Bundle of Patients and their Observations, referring to each other by ``urn:uuid:``."""
+    note = "x" * 16_000  # a few large entries pass the streaming threshold sooner than many small ones
+    entries: list[dict[str, Any]] = []
+    for number in range(patients):
+        patient_id = f"p{number:05d}"
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{patient_id}",
+                "resource": {"resourceType": "Patient", "id": patient_id, "gender": "female", "text": {"div": note}},
+            }
+        )
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:o{number:05d}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": f"o{number:05d}",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                    "subject": {"reference": f"urn:uuid:{patient_id}"},
+                },
+            }
+        )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+@pytest.mark.parametrize("form", ["bundle", "array"])
+def test_a_document_larger_than_the_streaming_threshold_is_streamed_and_lands_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    patients = 1100
+    bundle = large_bundle(patients)
+    document: Any = bundle if form == "bundle" else [entry["resource"] for entry in bundle["entry"]]
+    if form == "array":
+        for resource in document:
+            if resource["resourceType"] == "Observation":
+                resource["subject"] = {"reference": resource["subject"]["reference"].replace("urn:uuid:", "Patient/")}
+    path = tmp_path / "large.json"
+    # Indented, as Synthea writes Bundles: a document on one line would be read as NDJSON.
+    path.write_text(json.dumps(document, indent=1))
+    assert path.stat().st_size > readers.WHOLE_DOCUMENT_LIMIT
+    streamed: list[Path] = []
+    stream = readers.SourceFile._streamed_document_records
+
+    def spy(source: readers.SourceFile) -> Any:
+        streamed.append(source.path)
+        return stream(source)
+
+    monkeypatch.setattr(readers.SourceFile, "_streamed_document_records", spy)
+
+    report = api.ingest([path], tmp_path / "warehouse.duckdb")
+
+    assert streamed == [path.resolve()]
+    assert {name: (counts.read, counts.new) for name, counts in report.by_resource_type.items()} == {
+        "Observation": (patients, patients),
+        "Patient": (patients, patients),
+    }
+    assert report.totals.quarantined == 0
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert rows(warehouse, "SELECT count(*), count(DISTINCT patient_id) FROM observation") == [(patients, patients)]
+    assert rows(warehouse, "SELECT min(source_entry), max(source_entry) FROM raw_resource") == [(0, 2 * patients - 1)]
+    assert rows(warehouse, "SELECT count(*) FROM observation WHERE patient_id NOT IN (SELECT id FROM patient)") == [
+        (0,)
+    ]

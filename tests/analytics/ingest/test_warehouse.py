@@ -10,6 +10,7 @@ import pytest
 
 from medgov.analytics import api
 from medgov.analytics.contracts import LoadReport
+from medgov.analytics.warehouse import connection
 from medgov.analytics.warehouse.materialise import TABLE_NAMES
 from tests.anchors import ANCHORS, REPO_ROOT
 
@@ -208,3 +209,21 @@ def test_synthea_tables_join_on_resolved_references(tmp_path: Path) -> None:
     ) == [(1715,)]
     assert query(warehouse, "SELECT count(*) FROM patient WHERE deceased_datetime IS NOT NULL") == [(11,)]
     assert query(warehouse, "SELECT max(length_of_stay_days) FROM encounter WHERE class_code = 'IMP'") == [(4,)]
+
+
+def test_the_memory_limit_is_the_configured_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(connection.MEMORY_LIMIT_ENV, raising=False)
+    with connection.connect(tmp_path / "default.duckdb") as default:
+        assert default.execute("SELECT current_setting('memory_limit')").fetchall() == [("1.8 GiB",)]
+    monkeypatch.setenv(connection.MEMORY_LIMIT_ENV, "512MiB")
+    with connection.connect(tmp_path / "configured.duckdb") as configured:
+        assert configured.execute("SELECT current_setting('memory_limit')").fetchall() == [("512.0 MiB",)]
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused_naming_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(connection.MEMORY_LIMIT_ENV, "lots")
+
+    with pytest.raises(ValueError, match=r"MEDGOV_WAREHOUSE_MEMORY_LIMIT .* not 'lots'"):
+        connection.connect(tmp_path / "warehouse.duckdb")

@@ -11,6 +11,11 @@ import duckdb
 
 WAREHOUSE_ENV = "MEDGOV_WAREHOUSE"
 DEFAULT_WAREHOUSE = Path("var") / "warehouse.duckdb"
+MEMORY_LIMIT_ENV = "MEDGOV_WAREHOUSE_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+"""DuckDB's buffer pool, in DuckDB's units (``500MB``, ``2GB``, ``1.5GiB``). A load stages every resource it reads in
+the pool and spills beyond it to ``<warehouse>.tmp``, so this, not the size of the export, bounds the memory a load
+takes. DuckDB's own default, 80% of RAM, would let one large load take most of the machine."""
 
 # One table for every resource type: a single merge path for all of them, and the shape the ViewDefinition
 # compiler reads (resource_type, resource). Types are separated by the filter every view carries.
@@ -67,16 +72,31 @@ def default_warehouse_path() -> Path:
     return Path(configured) if configured else Path.cwd() / DEFAULT_WAREHOUSE
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def configured_memory_limit() -> str:
+    """``MEDGOV_WAREHOUSE_MEMORY_LIMIT`` when set, else ``DEFAULT_MEMORY_LIMIT``."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating when needed) the warehouse at ``path`` with the landing tables in place.
 
     The session time zone is UTC so that instants with offsets cast to ``TIMESTAMP`` as UTC wall time, which is
-    what the warehouse stores; DuckDB otherwise uses the machine's zone.
+    what the warehouse stores; DuckDB otherwise uses the machine's zone. ``memory_limit`` (default:
+    :func:`configured_memory_limit`) caps DuckDB's buffer pool; raises ValueError naming the setting when DuckDB cannot read
+    it as a size.
     """
     path = Path(path)
+    limit = memory_limit if memory_limit is not None else configured_memory_limit()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path), read_only=read_only)
+    try:
+        run(connection, "SET memory_limit = ?", [limit])
+    except duckdb.Error as error:
+        connection.close()
+        raise ValueError(
+            f"{MEMORY_LIMIT_ENV} (the warehouse's memory limit) must be a size such as 2GB or 500MB, not {limit!r}"
+        ) from error
     run(connection, "SET TimeZone = 'UTC'")
     # The CLI draws its own progress bar; DuckDB's would interleave with it on the terminal.
     run(connection, "SET enable_progress_bar = false")

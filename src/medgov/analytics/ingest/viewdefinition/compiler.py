@@ -38,7 +38,7 @@ from medgov.analytics.ingest.viewdefinition.expressions import (
     sql_string,
     to_boolean,
 )
-from medgov.analytics.ingest.viewdefinition.shapes import Shape, shortcut
+from medgov.analytics.ingest.viewdefinition.shapes import Shape, item_shape, shortcut
 
 _COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SOURCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
@@ -162,6 +162,10 @@ class _ViewCompiler:
         self.shape = shape
         self.names = Names()
         self.steps: list[tuple[str, str]] = []
+        # Each forEach item's extraction, the step that computes it and the step that step reads; the shape each
+        # extraction's item was seen to have.
+        self.item_extractions: list[tuple[int, Extraction, str]] = []
+        self.extraction_shapes: dict[str, Shape | None] = {}
 
     # Validation helpers -----------------------------------------------------------------------------------------
 
@@ -215,6 +219,7 @@ class _ViewCompiler:
 
         root = Value("_r", Kind.ITEM)
         extraction = Extraction(self.names.new("x"), root.sql)
+        self.extraction_shapes[extraction.column] = self.shape
         scope = Scope(root, root, resource_type, "CAST(0 AS BIGINT)", constants, self.names, extraction)
         relation = self.step("", ["_r", extraction.column])
         outputs: list[_Output] = []
@@ -229,12 +234,18 @@ class _ViewCompiler:
                 raise ViewDefinitionError(f"column name {output.column.name!r} is used more than once in the view")
             seen.add(output.column.name)
 
-        # The first step is written last: it reads every path the others asked of the resource in one parse.
+        # The first step is written last: it reads every path the others asked of the resource in one parse. So
+        # are the steps that read the paths asked of each forEach item.
         self.steps[0] = (
             self.steps[0][0],
             f"SELECT resource AS _r, {extraction.sql('resource')} AS {extraction.column} "
             f"FROM {self.source} WHERE {' AND '.join(conditions)}",
         )
+        for index, item_extraction, source in self.item_extractions:
+            self.steps[index] = (
+                self.steps[index][0],
+                f"SELECT *, {item_extraction.sql(item_extraction.item)} AS {item_extraction.column} FROM {source}",
+            )
         selected = ", ".join(f"{output.sql_name} AS {_quote_identifier(output.column.name)}" for output in outputs)
         ctes = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in self.steps)
         sql = f"WITH {ctes}\nSELECT {selected}\nFROM {relation.name}"
@@ -319,8 +330,26 @@ class _ViewCompiler:
             f"unnest({positions}) AS {index_name} FROM {relation.name}",
             [*carried, item_name, index_name],
         )
+        # The paths read from each item are extracted in one parse too (the step's SQL is written in compile()).
+        item_extraction = Extraction(self.names.new("x"), item_name)
+        self.extraction_shapes[item_extraction.column] = self.items_shape(key, path, scope)
+        self.item_extractions.append((len(self.steps), item_extraction, relation.name))
+        relation = self.step("", [*relation.columns, item_extraction.column])
         focus = Value(item_name, Kind.ITEM)
-        return relation, Scope(focus, scope.resource, scope.resource_type, index_name, scope.constants, self.names)
+        return relation, Scope(
+            focus, scope.resource, scope.resource_type, index_name, scope.constants, self.names, item_extraction
+        )
+
+    def items_shape(self, key: str, path: Any, scope: Scope) -> Shape | None:
+        """The shape of a forEach's items, when the focus's shape is known and the path is plain member names."""
+        extraction = scope.extraction
+        if key == "repeat" or extraction is None or scope.focus.sql != extraction.item:
+            return None
+        shape = self.extraction_shapes.get(extraction.column)
+        if shape is None:
+            return None
+        resource_type = scope.resource_type if scope.focus is scope.resource else ""
+        return item_shape(fhirpath.parse(path), resource_type, shape)
 
     def repeat(self, paths: Any, scope: Scope, where: str) -> str:
         # FHIRPath repeat() over member paths: the nodes reachable by one or more steps along the paths, in
@@ -398,22 +427,35 @@ class _ViewCompiler:
     def shortcut_sql(self, path: str, column: Column, scope: Scope, general: str) -> str:
         """The column read with one JSONPath where the row has the observed shape, else ``general`` (shapes.py)."""
         extraction = scope.extraction
-        if self.shape is None or column.collection or extraction is None or scope.focus is not scope.resource:
+        if column.collection or extraction is None or scope.focus.sql != extraction.item:
             return general
-        found = shortcut(fhirpath.parse(path), scope.resource_type, self.shape)
+        shape = self.extraction_shapes.get(extraction.column)
+        if shape is None:
+            return general
+        # Inside a forEach the focus is an item, where the resource's type names no step.
+        resource_type = scope.resource_type if scope.focus is scope.resource else ""
+        found = shortcut(fhirpath.parse(path), resource_type, shape)
         if found is None:
             return general
         sql_type = _sql_type(column, f"column {column.name!r}")
         item = extraction.value(found.path)
+        # A where() is guessed to keep the first candidate; json_extract writes compact JSON, so a member that is
+        # a given string is exactly its JSON text.
+        guessed = "".join(
+            f"{extraction.value(path)} IS NOT NULL AND CAST({extraction.value(path)} AS VARCHAR) <> 'null' AND "
+            if text is None
+            else f"CAST({extraction.value(path)} AS VARCHAR) = {sql_string(text)} AND "
+            for path, text in found.checks
+        )
         if found.reference:
             if sql_type != "VARCHAR":
                 return general
             key = reference_key(f"json_extract_string({item}, '$')", found.reference_type, self.names)
             # first() skips references whose key is empty (another type, say): the general path finds the next.
             taken = f"coalesce({key}, {general})" if found.first else key
-            return f"CASE WHEN json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
+            return f"CASE WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
         value = convert(Value(item, Kind.ITEM), sql_type, strict=True)
-        return f"CASE WHEN json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
+        return f"CASE WHEN {guessed}json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
 
     def union_all(
         self, branches: Any, scope: Scope, relation: _Relation, where: str
