@@ -3,8 +3,9 @@
 A cached value is keyed by the versions of the data it was computed from, so it is never served after that
 data changes: the next request asks for a key that does not exist yet and computes afresh. Two versions exist:
 
-- :func:`results_version`: the latest measure refresh (and when it finished) and the latest target change. Vital
-  signs, charts and breakdowns read nothing else, and they are the same for every user who may see them.
+- :func:`results_version`: the latest measure refresh (and when it finished), the newest stored result and the
+  latest target change. Vital signs, charts and breakdowns read nothing else, and they are the same for every
+  user who may see them.
 - :func:`governance_version`: the newest audit event. Every governance change writes one in its own transaction
   (services are the only writers), so any new signal, safety event, RCA action, credential or role moves it.
 
@@ -21,14 +22,15 @@ from django.conf import settings
 from django.core.cache import cache
 
 from medgov.governance.core.models import AuditEvent
-from medgov.governance.quality.models import MeasureRefresh, TargetChange
+from medgov.governance.quality.models import MeasureRefresh, MeasureResult, TargetChange
 
 
 def results_version() -> str:
-    """The version of the stored measure results and targets."""
+    """The version of the stored measure results and targets (results are replaced by new rows, never updated)."""
     refresh = MeasureRefresh.objects.order_by("-pk").values_list("pk", "finished_at").first()
+    result = MeasureResult.objects.order_by("-pk").values_list("pk", flat=True).first()
     target = TargetChange.objects.order_by("-pk").values_list("pk", flat=True).first()
-    return f"refresh={refresh}|target={target}"
+    return f"refresh={refresh}|result={result}|target={target}"
 
 
 def governance_version() -> int:
