@@ -13,7 +13,7 @@ from rich.text import Text
 
 from medgov.analytics.bench import STAGES, Bench, BenchConfig, BenchResult
 from medgov.analytics.bench.runner import BenchInputError
-from medgov.interfaces.cli.main import app, fail
+from medgov.interfaces.cli.main import DEFAULT_SERVE_THREADS, app, default_serve_workers, fail
 
 
 @app.command()
@@ -37,8 +37,10 @@ def bench(
         Path | None,
         typer.Option(help="A warehouse already loaded from --population (measures, stats, web); read only."),
     ] = None,
-    server_workers: Annotated[int, typer.Option(help="Web: `medgov serve --workers`.", min=1)] = 2,
-    server_threads: Annotated[int, typer.Option(help="Web: `medgov serve --threads`.", min=1)] = 4,
+    server_workers: Annotated[
+        int | None, typer.Option(help="Web: `medgov serve --workers` (default: as `medgov serve`).", min=1)
+    ] = None,
+    server_threads: Annotated[int, typer.Option(help="Web: `medgov serve --threads`.", min=1)] = DEFAULT_SERVE_THREADS,
     venvs: Annotated[Path, typer.Option(help="Cache of the peers' virtual environments.")] = Path("var/bench-venvs"),
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown (for the docs).")] = False,
 ) -> None:
@@ -61,7 +63,7 @@ def bench(
         web_clients=clients,
         web_seconds=seconds,
         web_password=DEMO_PASSWORD,
-        web_workers=server_workers,
+        web_workers=server_workers or default_serve_workers(),
         web_threads=server_threads,
         population=population,
         warehouse=warehouse,
