@@ -58,3 +58,12 @@ def test_a_role_taken_away_shows_on_the_next_cockpit_load(people, submit):
     accounts.do_set_user_roles(people["cmo"], [Role.BOARD_MEMBER], actor=None)
 
     assert DECIDE not in cockpit(people["cmo"])
+
+
+def test_two_safety_officers_each_get_their_own_attention_list(people, submit):
+    # A sensitive event is seen only by its named handlers, not by everyone holding the same role.
+    triage = triage_input(harm_level="death", sensitive=True, handler_ids=[people["safety"].pk])
+    event = services.do_triage_event(submit().event, triage, actor=people["safety"])
+
+    assert f"Event #{event.pk} in 4 West Medical: {DECIDE}" in cockpit(people["safety"])
+    assert DECIDE not in cockpit(people["safety2"])
