@@ -101,3 +101,39 @@ def test_bench_rejects_an_unknown_stage() -> None:
 
     assert result.exit_code == 2
     assert "unknown stage 'warp'; stages are: ingest, measures, stats, web" in result.output
+
+
+def test_bench_rejects_a_population_folder_without_ndjson(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["bench", "--patients", "10", "--stages", "stats", "--population", str(tmp_path), "--work-dir", str(tmp_path)],
+    )
+
+    assert result.exit_code == 2
+    assert f"the population folder {tmp_path} holds no .ndjson files" in result.output
+
+
+def test_bench_rejects_a_population_of_another_size(tmp_path: Path) -> None:
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "a"}\n' * 3)
+
+    result = CliRunner().invoke(
+        app,
+        ["bench", "--patients", "10", "--stages", "stats", "--population", str(tmp_path), "--work-dir", str(tmp_path)],
+    )
+
+    assert result.exit_code == 2
+    assert f"the population folder {tmp_path} holds 3 patients, not 10: pass --patients 3" in result.output
+
+
+def test_bench_does_not_ingest_into_a_given_warehouse(tmp_path: Path) -> None:
+    warehouse = tmp_path / "given.duckdb"
+    warehouse.write_bytes(b"kept")
+
+    result = CliRunner().invoke(
+        app,
+        ["bench", "--patients", "10", "--stages", "ingest", "--warehouse", str(warehouse), "--work-dir", str(tmp_path)],
+    )
+
+    assert result.exit_code == 2
+    assert "the ingest stage rebuilds its warehouse, so it cannot run on the given warehouse" in result.output
+    assert warehouse.read_bytes() == b"kept"

@@ -100,6 +100,19 @@ PASSWORD_HASHERS = env.get_list(
 MEDGOV_LOGIN_MAX_FAILURES = env.get_int("MEDGOV_LOGIN_MAX_FAILURES", 10, minimum=1)
 MEDGOV_LOGIN_LOCK_MINUTES = env.get_int("MEDGOV_LOGIN_LOCK_MINUTES", 15, minimum=1)
 
+# Pages cache what they compute from stored data in each server process's memory, keyed by the versions of that
+# data (interfaces/web/caching.py), so nothing stale is served and workers need no shared cache server. Entries
+# also expire after MEDGOV_PAGE_CACHE_SECONDS, which bounds memory and any write made outside the services.
+MEDGOV_PAGE_CACHE_SECONDS = env.get_int("MEDGOV_PAGE_CACHE_SECONDS", 600, minimum=1)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "medgov-pages",
+        "TIMEOUT": MEDGOV_PAGE_CACHE_SECONDS,
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+}
+
 SESSION_COOKIE_AGE = env.get_int("MEDGOV_SESSION_SECONDS", 8 * 60 * 60, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Sessions end a fixed time after sign-in; not re-saving on every request keeps page views free of writes.

@@ -37,6 +37,10 @@ PROBE_PATIENTS = 200
 Progress = Callable[[str], None]
 
 
+class BenchInputError(ValueError):
+    """The bench was given input it cannot use; the message names the input and the problem."""
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     patients: int
@@ -54,6 +58,12 @@ class BenchConfig:
     web_seconds: int = 20
     web_username: str = "cmo"
     web_password: str = ""
+    web_workers: int = 2
+    web_threads: int = 4
+    population: Path | None = None
+    """A FHIR NDJSON export to use instead of generating one (read only; ``medgov synth`` writes one)."""
+    warehouse: Path | None = None
+    """A warehouse already loaded from ``population``, for the measures, stats and web stages (read only)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -80,14 +90,20 @@ class Bench:
         self.work = config.work_dir
         self.work.mkdir(parents=True, exist_ok=True)
         name = f"{config.patients}-seed{config.seed}"
-        self.population = self.work / f"population-{name}"
-        self.warehouse = self.work / f"warehouse-{name}.duckdb"
+        if config.warehouse is not None and "ingest" in config.stages:
+            raise BenchInputError(
+                f"the ingest stage rebuilds its warehouse, so it cannot run on the given warehouse {config.warehouse}"
+            )
+        self.population = config.population or self.work / f"population-{name}"
+        self.warehouse = config.warehouse or self.work / f"warehouse-{name}.duckdb"
         self.measure_results = self.work / f"measures-medgov-{name}.json"
         self.peer_versions: dict[str, dict[str, str]] = {}
 
     # --- input ----------------------------------------------------------------------------------------------
 
     def files(self) -> list[Path]:
+        if self.config.population is not None:
+            return self._given_files(self.config.population)
         if not (self.population / "planted.json").exists():
             from medgov.analytics.synth import SynthConfig, generate
 
@@ -106,6 +122,24 @@ class Bench:
             )
         # Only the NDJSON export: planted.json beside it is the generator's answer key, not FHIR.
         return sorted(self.population.glob("*.ndjson"))
+
+    def _given_files(self, folder: Path) -> list[Path]:
+        files = sorted(folder.glob("*.ndjson"))
+        if not files:
+            raise BenchInputError(f"the population folder {folder} holds no .ndjson files")
+        patient_file = folder / "Patient.ndjson"
+        if not patient_file.exists():
+            raise BenchInputError(f"the population folder {folder} has no Patient.ndjson")
+        with patient_file.open("rb") as lines:
+            patients = sum(1 for line in lines if line.strip())
+        if patients != self.config.patients:
+            raise BenchInputError(
+                f"the population folder {folder} holds {patients:,} patients, not {self.config.patients:,}: "
+                f"pass --patients {patients}"
+            )
+        if self.config.warehouse is not None and not self.config.warehouse.exists():
+            raise BenchInputError(f"the warehouse {self.config.warehouse} does not exist")
+        return files
 
     def python_for(self, peer: str) -> Path:
         if self.config.peer_python is not None and peer == "pandas":

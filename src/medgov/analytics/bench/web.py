@@ -2,7 +2,9 @@
 
 A throwaway data folder is set up by ``medgov demo --no-serve`` (migrations, demo users, measure results and
 the other demo data), with the bench's population and warehouse as its clinical data; ``medgov serve`` runs on a free loopback port; one session
-cookie is obtained by signing in, then the load generator keeps ``clients`` connections busy for ``seconds``.
+cookie is obtained by signing in; one client then sends ``SEQUENTIAL_REQUESTS`` requests one after the other (the
+latency a single user sees on an otherwise idle server), then the load generator keeps ``clients`` connections
+busy for ``seconds``.
 The load generator is wrk when it is installed (Debian package ``wrk``), else a thread pool of ``http.client``
 connections; the result names which one ran. Latency percentiles are wrk's (HdrHistogram) or exact over the
 recorded requests. The server's CPU time and peak memory are summed over its master and workers from /proc.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import http.client
 import http.cookiejar
 import json
+import math
 import os
 import re
 import shutil
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medgov.analytics.bench.results import Measured, StageResult
+from medgov.analytics.bench.runner import BenchInputError
 
 if TYPE_CHECKING:
     from medgov.analytics.bench.runner import Bench
@@ -44,6 +48,8 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean))
 end
 """
+
+SEQUENTIAL_REQUESTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +183,42 @@ def _thread_pool(base: str, path: str, cookie: str, clients: int, seconds: int) 
         thread.join()
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
+    return Load(
+        len(ordered),
+        errors,
+        elapsed,
+        _percentile(ordered, 0.50),
+        _percentile(ordered, 0.95),
+        _percentile(ordered, 0.99),
+        "python",
+    )
 
-    def percentile(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
-    return Load(len(ordered), errors, elapsed, percentile(0.50), percentile(0.95), percentile(0.99), "python")
+def _percentile(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile of sorted values (seconds), in milliseconds."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))] * 1000
+
+
+def _sequential(base: str, path: str, cookie: str, requests: int) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``requests`` GETs sent one after the other on one connection."""
+    parsed = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
+    latencies = []
+    try:
+        for _ in range(requests):
+            started = time.perf_counter()
+            connection.request("GET", path, headers={"Cookie": cookie})
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise RuntimeError(f"GET {path} answered {response.status} for the signed-in user")
+    finally:
+        connection.close()
+    ordered = sorted(latencies)
+    return _percentile(ordered, 0.50), _percentile(ordered, 0.95)
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -225,6 +262,11 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
+    if not (bench.population / "planted.json").exists():
+        # Without it the demo would generate a population of its own into the folder.
+        raise BenchInputError(
+            f"the web stage needs a population written by `medgov synth` (with its planted.json): {bench.population}"
+        )
     # The demo generates and loads its own population unless it finds one of its size: give it the bench's,
     # already loaded, so the pages show the population the other stages measured.
     (data / f"demo-fhir-{config.patients}").symlink_to(bench.population.resolve(), target_is_directory=True)
@@ -242,7 +284,8 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [*_medgov(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        [*_medgov(), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(config.web_workers), "--threads", str(config.web_threads)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
@@ -267,6 +310,7 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
                 raise RuntimeError(f"GET {path} answered {status} for the signed-in user")
             for _ in range(3):  # warm the workers' imports and caches
                 _get(base, path, cookie)
+            single_p50, single_p95 = _sequential(base, path, cookie, SEQUENTIAL_REQUESTS)
             pids = _process_tree(server.pid)
             cpu_before = _cpu_seconds(pids)
             bench.progress(f"web: {label} with {config.web_clients} clients for {config.web_seconds} s")
@@ -285,13 +329,17 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
                 "p95_ms": load.p95_ms,
                 "p99_ms": load.p99_ms,
                 "requests_per_second": load.requests_per_second,
-                "server_workers": 2,
+                "server_workers": config.web_workers,
+                "server_threads": config.web_threads,
+                "single_client_requests": SEQUENTIAL_REQUESTS,
+                "single_client_p50_ms": single_p50,
+                "single_client_p95_ms": single_p95,
             }
             results.append(
                 StageResult(
                     f"web: {label}",
                     Measured(
-                        "medgov serve (gunicorn, 2 workers)",
+                        f"medgov serve (gunicorn, {config.web_workers} workers x {config.web_threads} threads)",
                         load.seconds,
                         _cpu_seconds(pids) - cpu_before,
                         _peak_memory_bytes(pids),
@@ -302,6 +350,8 @@ def web_stage(bench: Bench, files: list[Path], *, username: str, password: str) 
                     ),
                     (),
                     (
+                        f"one client, {SEQUENTIAL_REQUESTS} requests in turn: p50 {single_p50:.0f} ms, "
+                        f"p95 {single_p95:.0f} ms",
                         f"{load.generator}: {config.web_clients} concurrent clients, {load.requests:,} requests, "
                         f"{load.errors} errors; p50 {load.p50_ms:.0f} ms, p95 {load.p95_ms:.0f} ms, "
                         f"p99 {load.p99_ms:.0f} ms, {load.requests_per_second:.1f} requests/s",

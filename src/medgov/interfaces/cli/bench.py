@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from medgov.analytics.bench import STAGES, Bench, BenchConfig, BenchResult
-from medgov.interfaces.cli.main import app, fail
+from medgov.analytics.bench.runner import BenchInputError
+from medgov.interfaces.cli.main import DEFAULT_SERVE_THREADS, app, default_serve_workers, fail
 
 
 @app.command()
@@ -28,6 +29,18 @@ def bench(
     clients: Annotated[int, typer.Option(help="Web: concurrent clients.", min=1)] = 20,
     seconds: Annotated[int, typer.Option(help="Web: seconds of load per page.", min=1)] = 20,
     work_dir: Annotated[Path, typer.Option(help="Generated data and scratch files (reused).")] = Path("var/bench"),
+    population: Annotated[
+        Path | None,
+        typer.Option(help="Use this FHIR NDJSON export (`medgov synth --out`) instead of generating one; read only."),
+    ] = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(help="A warehouse already loaded from --population (measures, stats, web); read only."),
+    ] = None,
+    server_workers: Annotated[
+        int | None, typer.Option(help="Web: `medgov serve --workers` (default: as `medgov serve`).", min=1)
+    ] = None,
+    server_threads: Annotated[int, typer.Option(help="Web: `medgov serve --threads`.", min=1)] = DEFAULT_SERVE_THREADS,
     venvs: Annotated[Path, typer.Option(help="Cache of the peers' virtual environments.")] = Path("var/bench-venvs"),
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown (for the docs).")] = False,
 ) -> None:
@@ -50,9 +63,16 @@ def bench(
         web_clients=clients,
         web_seconds=seconds,
         web_password=DEMO_PASSWORD,
+        web_workers=server_workers or default_serve_workers(),
+        web_threads=server_threads,
+        population=population,
+        warehouse=warehouse,
     )
     console = Console(stderr=True)
-    result = Bench(config, progress=lambda message: console.print(f"[dim]{message}[/dim]")).run()
+    try:
+        result = Bench(config, progress=lambda message: console.print(f"[dim]{message}[/dim]")).run()
+    except BenchInputError as error:
+        raise fail(str(error)) from None
     if markdown:
         typer.echo(markdown_table(result.to_json()))
     else:

@@ -173,4 +173,4 @@ def demo(
         f"sign in as 'cmo' (or quality, mso, chief, clinician, board, auditor, admin) with password {DEMO_PASSWORD}"
     )
     if serve_after:
-        serve(host=host, port=port, workers=2, threads=4)
+        serve(host=host, port=port)

@@ -54,14 +54,28 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+# Pages spend their time in Python, which runs one thread per process at a time: one process per CPU, and one
+# more to use the CPU while another waits on the database. Threads hold the browsers' keep-alive connections:
+# with 3 x 8 a burst of 20 clients each has a thread, where with fewer some connections wait behind others and
+# the slowest responses take seconds (docs/benchmarks.md has the measurements behind the choice).
+DEFAULT_SERVE_THREADS = 8
+
+
+def default_serve_workers() -> int:
+    return (os.cpu_count() or 1) + 1
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 2,
-    threads: Annotated[int, typer.Option(help="Threads per worker.")] = 4,
+    workers: Annotated[
+        int | None, typer.Option(help="Web worker processes (default: one per CPU, plus one).", min=1)
+    ] = None,
+    threads: Annotated[int, typer.Option(help="Threads per worker.", min=1)] = DEFAULT_SERVE_THREADS,
 ) -> None:
     """Serve the web application and API with gunicorn (static files included; no DEBUG needed)."""
+    workers = workers or default_serve_workers()
     setup_django()
     from gunicorn.app.base import BaseApplication
 

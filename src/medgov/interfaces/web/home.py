@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
 from medgov.analytics import api as analytics
 from medgov.governance.accounts.choices import Role
 from medgov.governance.quality.choices import SignalDirection, SignalState
 from medgov.governance.quality.models import Measure, MeasureResult, Signal, Target
-from medgov.interfaces.web import charts
+from medgov.interfaces.web import caching, charts
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,9 @@ ATTENTION_PROVIDERS: list[Callable[[Any], list[AttentionItem]]] = []
 def _signal_items(user: Any) -> list[AttentionItem]:
     if not user.has_perm("quality.view_quality"):
         return []
-    new_signals = Signal.objects.filter(state=SignalState.NEW).select_related("measure").order_by("-first_period")
+    new_signals = (
+        Signal.objects.filter(state=SignalState.NEW).select_related("measure").defer("chart").order_by("-first_period")
+    )
     items = []
     concerns = [signal for signal in new_signals if signal.direction == SignalDirection.CONCERN]
     improvements = [signal for signal in new_signals if signal.direction == SignalDirection.IMPROVEMENT]
@@ -101,23 +106,30 @@ ASSURANCE_LABELS = {
 
 
 def vital_signs(dimension: str = "all", stratum_key: str = "all") -> list[VitalSign]:
-    """The headline measures for one unit (the whole organisation by default), cached per process until the
-    stored results or targets change (their latest refresh and target change are part of the key)."""
-    from django.core.cache import cache
+    """The headline measures for one unit (the whole organisation by default), cached until the stored results
+    or targets change."""
+    return list(
+        caching.cached(
+            "vital-signs",
+            (dimension, stratum_key, caching.results_version()),
+            lambda: _vital_signs(dimension, stratum_key),
+        )
+    )
 
-    from medgov.governance.quality.models import MeasureRefresh, TargetChange
 
-    latest_refresh = MeasureRefresh.objects.order_by("-pk").values_list("pk", "finished_at").first()
-    latest_target = TargetChange.objects.order_by("-pk").values_list("pk", flat=True).first()
-    import hashlib
+def vital_signs_html(dimension: str = "all", stratum_key: str = "all", *, empty_text: str = "") -> str:
+    """The vital-sign tiles of one unit as HTML ("" when there are none and no ``empty_text``), rendered once per
+    version of the results: the tiles are the same for every user who may open the cockpit."""
 
-    fingerprint = hashlib.sha256(f"{dimension}|{stratum_key}|{latest_refresh}|{latest_target}".encode()).hexdigest()
-    key = f"medgov-vital-signs-{fingerprint}"
-    signs = cache.get(key)
-    if signs is None:
-        signs = _vital_signs(dimension, stratum_key)
-        cache.set(key, signs, timeout=3600)
-    return list(signs)
+    def render() -> str:
+        signs = vital_signs(dimension, stratum_key)
+        if not signs and not empty_text:
+            return ""
+        return render_to_string("web/_vital_signs.html", {"vital_signs": signs, "empty_text": empty_text})
+
+    return mark_safe(  # noqa: S308  (rendered from our template, with autoescaping)
+        caching.cached("vital-signs-html", (dimension, stratum_key, empty_text, caching.results_version()), render)
+    )
 
 
 def _vital_signs(dimension: str, stratum_key: str) -> list[VitalSign]:
@@ -181,18 +193,41 @@ def _vital_signs(dimension: str, stratum_key: str) -> list[VitalSign]:
     return signs
 
 
+def attention_items(user: Any) -> list[AttentionItem]:
+    """What needs the user's attention now, from every provider. Cached per user (items depend on what each user
+    may see) until anything is written (a new or closed signal, a safety event, an RCA action, a credential, a
+    role), the user's roles or department change, or the day changes (due dates and expiry windows count from
+    today)."""
+    from django.utils import timezone
+
+    def collect() -> list[AttentionItem]:
+        attention: list[AttentionItem] = []
+        for provider in ATTENTION_PROVIDERS:
+            attention.extend(provider(user))
+        return attention
+
+    parts = (user.pk, user.role_names, user.department, timezone.localdate(), caching.governance_version())
+    return list(caching.cached("attention", parts, collect))
+
+
 def home_context(user: Any) -> dict[str, Any]:
     role_labels = [Role(name).label for name in user.role_names if name in Role.values]
     context: dict[str, Any] = {"role_labels": role_labels, "is_cockpit": False}
     if user.has_perm("quality.view_quality"):
-        attention: list[AttentionItem] = []
-        for provider in ATTENTION_PROVIDERS:
-            attention.extend(provider(user))
-        context.update({"is_cockpit": True, "attention": attention, "vital_signs": vital_signs()})
+        context.update(
+            {
+                "is_cockpit": True,
+                "attention": attention_items(user),
+                "vital_signs_html": vital_signs_html(empty_text="No headline measures have results yet."),
+            }
+        )
         department = chiefs_department(user)
         if department is not None:
             context.update(
-                {"department_label": department[1], "department_signs": vital_signs("department", department[0])}
+                {
+                    "department_label": department[1],
+                    "department_signs_html": vital_signs_html("department", department[0]),
+                }
             )
     return context
 
@@ -200,15 +235,20 @@ def home_context(user: Any) -> dict[str, Any]:
 def chiefs_department(user: Any) -> tuple[str, str] | None:
     """The department a department chief leads, as the measure results name it: the stratum whose label starts
     with the user's department (e.g. "Internal Medicine" matches "Internal Medicine (Lakeshore ...)")."""
-    if not user.has_role(Role.DEPARTMENT_CHIEF) or not user.department:
+    if not user.department or Role.DEPARTMENT_CHIEF.value not in user.role_names:
         return None
-    match = (
-        MeasureResult.objects.filter(dimension="department", stratum_label__istartswith=user.department)
-        .values_list("stratum_key", "stratum_label")
-        .order_by("stratum_label")
-        .first()
-    )
-    return (str(match[0]), str(match[1])) if match else None
+
+    def find() -> tuple[str, str] | None:
+        match = (
+            MeasureResult.objects.filter(dimension="department", stratum_label__istartswith=user.department)
+            .values_list("stratum_key", "stratum_label")
+            .order_by("stratum_label")
+            .first()
+        )
+        return (str(match[0]), str(match[1])) if match else None
+
+    # A tuple in a list, so that "no department" is cached too (a cached None reads as missing).
+    return caching.cached("chiefs-department", (user.department, caching.results_version()), lambda: [find()])[0]
 
 
 def _staff_items(user: Any) -> list[AttentionItem]:

@@ -6,6 +6,7 @@ Every page renders from stored results; none recomputes a measure during the req
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -15,6 +16,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from medgov.analytics import api as analytics
@@ -22,7 +25,8 @@ from medgov.governance.accounts.models import User
 from medgov.governance.quality import selectors, services
 from medgov.governance.quality.choices import ImprovementDirection, SignalDirection, SignalState
 from medgov.governance.quality.models import Measure, MeasureResult
-from medgov.interfaces.web import charts, exports
+from medgov.interfaces.web import caching, charts, exports
+from medgov.interfaces.web.templatetags.medgov import chart as chart_context
 
 DIMENSION_LABELS = {
     "all": "Whole organisation",
@@ -157,6 +161,93 @@ def catalogue_table(rows: list[dict[str, Any]]) -> exports.ExportTable:
     )
 
 
+@dataclass(frozen=True)
+class MeasureAnalysis:
+    """What a measure page shows that is the same for every viewer: computed once per version of the results."""
+
+    year: dt.date | None
+    spc_html: str
+    funnel_html: str
+    equity_html: str
+
+
+def measure_analysis(measure: Measure, dimension: str, parent: str, target: float | None) -> MeasureAnalysis:
+    """The SPC chart, breakdown, funnel plot and equity tables of a measure, cached until the stored results or
+    targets change (the charts are kept as rendered HTML: they are the slowest part of the page to build)."""
+
+    def compute() -> MeasureAnalysis:
+        org_series = series(measure)
+        spc = spc_for(measure, org_series, "spc-organisation", target=target)
+        year = latest_full_year(measure)
+        # Units are judged against all their peers at this level, even when the table shows one parent's children.
+        funnel = None
+        if year is not None:
+            peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
+            funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}")
+        return MeasureAnalysis(
+            year=year,
+            spc_html=render_chart(spc, "Monthly SPC chart with process limits") if spc else "",
+            funnel_html=render_chart(funnel, "Funnel plot across units") if funnel else "",
+            equity_html=render_to_string(
+                "quality/_equity.html", {"equity": equity_tables(measure, year) if year else [], "year": year}
+            ),
+        )
+
+    return caching.cached("measure-analysis", analysis_key(measure, dimension, parent, target), compute)
+
+
+def breakdown_strata(measure: Measure, dimension: str, parent: str, year: dt.date | None) -> list[MeasureResult]:
+    """The rows of the breakdown table: the year's results at ``dimension``, within ``parent`` when given."""
+    strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
+    if year is not None:
+        strata = strata.filter(period_start=year)
+    if parent:
+        strata = strata.filter(parent_key=parent)
+    return list(strata.order_by("stratum_label"))
+
+
+def analysis_key(measure: Measure, dimension: str, parent: str, target: float | None) -> tuple[object, ...]:
+    return (measure.pk, dimension, parent, target, caching.results_version())
+
+
+def breakdown_html(
+    user: Any, measure: Measure, dimension: str, parent: str, target: float | None, analysis: MeasureAnalysis
+) -> str:
+    """The breakdown table; its counts are suppressed for some viewers, so it is cached once per way of showing
+    them (suppressed or not), never per user."""
+    suppressed = exports.suppression_required(user)
+    drill_next = None
+    if dimension in DRILL_ORDER and DRILL_ORDER.index(dimension) + 1 < len(DRILL_ORDER):
+        drill_next = DRILL_ORDER[DRILL_ORDER.index(dimension) + 1]
+
+    def render_table() -> str:
+        strata = breakdown_strata(measure, dimension, parent, analysis.year)
+        counts = exports.counts_for(
+            user,
+            [row.stratum_label for row in strata],
+            [row.numerator for row in strata],
+            [row.denominator for row in strata],
+        )
+        context = {
+            "measure": measure,
+            "strata": strata,
+            # The page shows counts as the exports do: suppressed for viewers without access to patient-level data.
+            "strata_rows": [{"row": row, "counts": shown} for row, shown in zip(strata, counts, strict=True)],
+            "dimension_label": DIMENSION_LABELS[dimension],
+            "parent": parent,
+            "drill_next": drill_next,
+        }
+        return render_to_string("quality/_breakdown.html", context)
+
+    key = (*analysis_key(measure, dimension, parent, target), suppressed)
+    return mark_safe(caching.cached("measure-breakdown", key, render_table))  # noqa: S308
+
+
+def render_chart(figure: charts.Figure, caption: str) -> str:
+    """A chart with its data table, as the ``{% chart %}`` tag renders it."""
+    return mark_safe(render_to_string("web/_chart.html", chart_context(figure, caption)))  # noqa: S308
+
+
 @require_safe
 def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     measure = selectors.access_measure_by_id(request.user, measure_id)
@@ -165,61 +256,30 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
         dimension = "department"
     parent = request.GET.get("parent", "")
     target = selectors.targets_for(request.user, measure).filter(dimension="all", stratum_key="all").first()
-    org_series = series(measure)
-    spc = spc_for(measure, org_series, "spc-organisation", target=target.value if target else None)
-    year = latest_full_year(measure)
-    strata = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension)
-    if year is not None:
-        strata = strata.filter(period_start=year)
-    if parent:
-        strata = strata.filter(parent_key=parent)
-    strata_list = list(strata.order_by("stratum_label"))
-    drill_next = None
-    if dimension in DRILL_ORDER and DRILL_ORDER.index(dimension) + 1 < len(DRILL_ORDER):
-        drill_next = DRILL_ORDER[DRILL_ORDER.index(dimension) + 1]
+    target_value = target.value if target else None
+    analysis = measure_analysis(measure, dimension, parent, target_value)
     export = exports.export_if_requested(
-        request, lambda: breakdown_table(request.user, measure, dimension, year, strata_list)
+        request,
+        lambda: breakdown_table(
+            request.user, measure, dimension, analysis.year, breakdown_strata(measure, dimension, parent, analysis.year)
+        ),
     )
     if export is not None:
         return export
-    scale, unit = measure_scale(measure)
-    # Units are judged against all their peers at this level, even when the table shows one parent's children.
-    funnel = None
-    if year is not None:
-        peers = MeasureResult.objects.filter(measure=measure, grain="year", dimension=dimension, period_start=year)
-        funnel = funnel_for(measure, list(peers.order_by("stratum_label")), f"funnel-{dimension}")
-    equity = equity_tables(measure, year) if year else []
     context: dict[str, Any] = {
         "measure": measure,
-        "spc": spc,
-        "latest": org_series[-1] if org_series else None,
-        "year": year,
+        "spc_html": analysis.spc_html,
+        "year": analysis.year,
         "dimension": dimension,
         "dimension_label": DIMENSION_LABELS[dimension],
         "dimensions": [(key, label) for key, label in DIMENSION_LABELS.items() if key != "all"],
-        "strata": strata_list,
-        # The page shows counts as the exports do: suppressed for viewers without access to patient-level data.
-        "strata_rows": [
-            {"row": row, "counts": counts}
-            for row, counts in zip(
-                strata_list,
-                exports.counts_for(
-                    request.user,
-                    [row.stratum_label for row in strata_list],
-                    [row.numerator for row in strata_list],
-                    [row.denominator for row in strata_list],
-                ),
-                strict=True,
-            )
-        ],
         "parent": parent,
-        "drill_next": drill_next,
-        "funnel": funnel,
-        "equity": equity,
+        "funnel_html": analysis.funnel_html,
+        "breakdown_html": breakdown_html(request.user, measure, dimension, parent, target_value, analysis),
+        "equity_html": analysis.equity_html,
         "target": target,
-        "signals": selectors.signals_visible_to(request.user).filter(measure=measure)[:20],
-        "scale": scale,
-        "unit": unit,
+        # Their charts are not shown here, and decoding them is most of the query's cost.
+        "signals": selectors.signals_visible_to(request.user).filter(measure=measure).defer("chart")[:20],
         "can_view_phi": request.user.has_perm("quality.view_phi"),
         "can_set_target": request.user.has_perm("quality.manage_targets"),
         "target_form": TargetForm(),
