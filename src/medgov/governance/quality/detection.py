@@ -31,7 +31,7 @@ def _value(measure: Measure, row: MeasureResult) -> float:
     return math.nan if value is None else float(value)
 
 
-def _charted_grain(series: dict[str, list[MeasureResult]]) -> str:
+def charted_grain(series: dict[str, list[MeasureResult]]) -> str:
     """Months when every baseline month of the series can be reported, quarters otherwise: a series broken by
     small cells (a ward's month often has fewer cases than the reporting minimum) has no limits worth drawing
     and no runs, so a step that lasts would never show on it, while its quarters can carry it."""
@@ -52,7 +52,7 @@ def spc_candidates(measure: Measure, results: Iterable[MeasureResult]) -> list[S
     for (dimension, stratum_key), series in sorted(by_unit.items()):
         for rows in series.values():
             rows.sort(key=lambda row: row.period_start)
-        grain = _charted_grain(series)
+        grain = charted_grain(series)
         rows = series[grain]
         per_point = MONTHS_PER_POINT[grain]
         values = [_value(measure, row) for row in rows]
