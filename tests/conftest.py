@@ -20,6 +20,14 @@ def audit_trigger_sql() -> Any:
     return importlib.import_module("medgov.governance.core.migrations.0002_audit_append_only_triggers")
 
 
+@pytest.fixture(scope="session")
+def planted_hospital(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The generated hospital of tests/fixtures/planted_hospital.py, built once for the session."""
+    from tests.fixtures import planted_hospital
+
+    return planted_hospital.build(tmp_path_factory.mktemp("planted-hospital"))
+
+
 @pytest.fixture(autouse=True)
 def _restore_audit_triggers(request: Any) -> None:
     """Put back the append-only triggers that a live-server test dropped to let its flush run."""

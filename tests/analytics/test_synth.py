@@ -370,6 +370,37 @@ def test_planted_outliers_are_written_beside_the_data(export: Any) -> None:
     assert planted_outliers(SEED + 1) != planted
 
 
+def test_a_planted_effect_scale_raises_every_planted_ratio_to_its_power() -> None:
+    documented = planted_outliers(SEED).as_dict()
+    scaled = planted_outliers(SEED, effect_scale=2.0).as_dict()
+
+    assert scaled["practitioners"][0]["effects"] == {
+        name: ratio**2 for name, ratio in documented["practitioners"][0]["effects"].items()
+    }
+    assert [unit["effects"]["fall_rate_ratio"] for unit in scaled["units"]] == [9.0, 1.0, 9.0]
+    assert [unit["location_id"] for unit in scaled["units"]] == [unit["location_id"] for unit in documented["units"]]
+
+
+def test_a_planted_effect_scale_keeps_the_hospital_system_and_writes_the_scaled_effects(tmp_path: Path) -> None:
+    generate(SynthConfig(patients=300, seed=SEED), tmp_path / "documented")
+    generate(SynthConfig(patients=300, seed=SEED, planted_effect_scale=3.0), tmp_path / "scaled")
+    structure = [
+        [(tmp_path / name / f"{kind}.ndjson").read_bytes() for kind in ("Organization", "Location", "Practitioner")]
+        for name in ("documented", "scaled")
+    ]
+    planted = [orjson.loads((tmp_path / name / PLANTED_FILE).read_bytes()) for name in ("documented", "scaled")]
+
+    assert structure[0] == structure[1]
+    assert planted[0]["units"][0]["effects"]["fall_rate_ratio"] == 3.0
+    assert planted[1]["units"][0]["effects"]["fall_rate_ratio"] == 27.0
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 11.0, float("nan")], ids=["zero", "negative", "too-large", "nan"])
+def test_a_planted_effect_scale_out_of_range_is_refused(scale: float) -> None:
+    with pytest.raises(ValueError, match=r"planted_effect_scale must be above 0 and at most 10, got"):
+        SynthConfig(patients=10, planted_effect_scale=scale)
+
+
 def test_planted_practitioners_are_worse_than_their_department_peers(export: Any) -> None:
     _, resources = export
     planted = planted_outliers(SEED)

@@ -129,10 +129,47 @@ def test_an_aberrant_month_of_falls_is_raised(db):
         )
     refresh = services.do_start_refresh(warehouse="test", actor=None)
     services.do_store_results(refresh, rows, actor=None)
-    (candidate,) = detection.detect(measure)
-    assert (candidate.kind, candidate.rule, candidate.first_period, candidate.detail) == (
-        "aberration",
-        "EARS C2",
-        dt.date(2022, 5, 1),
-        "9 events in May 2022",
-    )
+    candidates = detection.detect(measure)
+    assert [(c.kind, c.rule, c.first_period, c.detail) for c in candidates] == [
+        ("spc", "Above UCL", dt.date(2022, 5, 1), "1 point(s) from May 2022"),
+        ("aberration", "EARS C2", dt.date(2022, 5, 1), "9 events in May 2022"),
+    ]
+
+
+def _quarters(key, rates, denominator=60):
+    rows = []
+    for index, rate in enumerate(rates):
+        start = dt.date(2021 + index // 4, index % 4 * 3 + 1, 1)
+        rows.append(
+            {
+                "measure_id": "readmission-30d",
+                "version": "1.0.0",
+                "grain": "quarter",
+                "period_start": start,
+                "period_end": start + dt.timedelta(days=80),
+                "dimension": "unit",
+                "stratum_key": key,
+                "stratum_label": "3 East",
+                "denominator": denominator,
+                "numerator": round(rate * denominator),
+                "rate": round(rate * denominator) / denominator,
+            }
+        )
+    return rows
+
+
+def test_a_ward_too_small_to_report_by_month_is_charted_by_quarter(readmission):
+    monthly = _rows("unit", "ward-3e", "3 East", [0.15] * 48, denominator=20)
+    for index, row in enumerate(monthly):
+        if index % 3 == 1:  # a month under the reporting minimum of 11 cases
+            row.update(calculable=False, rate=None, denominator=9, numerator=1)
+    quarterly = [0.14, 0.16] * 4 + [0.14] + [0.17, 0.18] * 3 + [0.17]
+    refresh = services.do_start_refresh(warehouse="test", actor=None)
+    services.do_store_results(refresh, monthly + _quarters("ward-3e", quarterly), actor=None)
+
+    (candidate,) = detection.spc_candidates(readmission, detection.MeasureResult.objects.all())
+
+    assert (candidate.stratum_key, candidate.direction, candidate.rule) == ("ward-3e", "concern", "7 Points Above CL")
+    assert (candidate.first_period, candidate.last_period) == (dt.date(2023, 4, 1), dt.date(2024, 10, 1))
+    assert candidate.detail == "7 quarter(s) from Apr 2023"
+    assert len(candidate.chart["periods"]) == 16

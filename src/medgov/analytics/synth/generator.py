@@ -41,6 +41,9 @@ class SynthConfig:
     workers: int = 1
     # Part of the output's identity: a chunk's random stream is keyed by its position.
     chunk_patients: int = CHUNK_PATIENTS
+    # Multiplies the planted outliers' log odds and rate ratios (docs/synth.md): above 1 makes them visible in a
+    # population too small to show them at their documented size. The random streams do not depend on it.
+    planted_effect_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.patients < 1:
@@ -51,6 +54,8 @@ class SynthConfig:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.chunk_patients < 1:
             raise ValueError(f"chunk_patients must be at least 1, got {self.chunk_patients}")
+        if not 0 < self.planted_effect_scale <= 10:
+            raise ValueError(f"planted_effect_scale must be above 0 and at most 10, got {self.planted_effect_scale}")
 
 
 @dataclass(slots=True)
@@ -146,8 +151,8 @@ def _encode(resources: dict[str, list[dict[str, object]]], compress: bool) -> tu
 _WORKER: dict[str, tuple[HospitalSystem, Lookups]] = {}
 
 
-def _worker_init(seed: int, start: dt.date, years: int) -> None:
-    system = build_hospital_system(seed, start, years)
+def _worker_init(seed: int, start: dt.date, years: int, effect_scale: float) -> None:
+    system = build_hospital_system(seed, start, years, effect_scale)
     _WORKER["system"] = (system, build_lookups(system))
 
 
@@ -169,7 +174,7 @@ def _chunks(patients: int, size: int) -> list[tuple[int, int, int]]:
 def _results(config: SynthConfig) -> Iterator[tuple[dict[str, bytes], ChunkStatistics]]:
     chunks = _chunks(config.patients, config.chunk_patients)
     if config.workers == 1 or len(chunks) == 1:
-        _worker_init(config.seed, config.start, config.years)
+        _worker_init(config.seed, config.start, config.years, config.planted_effect_scale)
         for chunk_index, first, count in chunks:
             yield _run_chunk(chunk_index, first, count, config.gzip)
         return
@@ -180,7 +185,7 @@ def _results(config: SynthConfig) -> Iterator[tuple[dict[str, bytes], ChunkStati
         max_workers=config.workers,
         mp_context=context,
         initializer=_worker_init,
-        initargs=(config.seed, config.start, config.years),
+        initargs=(config.seed, config.start, config.years, config.planted_effect_scale),
     ) as pool:
         pending: list[Future[tuple[dict[str, bytes], ChunkStatistics]]] = []
         iterator = iter(chunks)
@@ -203,7 +208,7 @@ def generate(config: SynthConfig, out: Path, progress: Callable[[int, int], None
     out.mkdir(parents=True, exist_ok=True)
     suffix = ".ndjson.gz" if config.gzip else ".ndjson"
     files = {name: out / f"{name}{suffix}" for name in RESOURCE_TYPES}
-    system = build_hospital_system(config.seed, config.start, config.years)
+    system = build_hospital_system(config.seed, config.start, config.years, config.planted_effect_scale)
     totals = ChunkStatistics()
     handles = {name: path.open("wb") for name, path in files.items()}
     try:

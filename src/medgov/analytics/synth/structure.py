@@ -33,6 +33,17 @@ class Effects:
     fall_rate_ratio: float = 1.0
     pressure_injury_rate_ratio: float = 1.0
 
+    def scaled(self, scale: float) -> Effects:
+        """The same effects with each log ratio multiplied by ``scale`` (each ratio raised to its power)."""
+        if scale == 1.0:
+            return self
+        return Effects(
+            self.mortality_odds_ratio**scale,
+            self.readmission_odds_ratio**scale,
+            self.fall_rate_ratio**scale,
+            self.pressure_injury_rate_ratio**scale,
+        )
+
     def as_dict(self) -> dict[str, float]:
         return {
             "mortality_odds_ratio": self.mortality_odds_ratio,
@@ -178,9 +189,10 @@ def _planted_effects() -> tuple[Effects, ...]:
     )
 
 
-def build_hospital_system(seed: int, start: dt.date, years: int) -> HospitalSystem:
+def build_hospital_system(seed: int, start: dt.date, years: int, effect_scale: float = 1.0) -> HospitalSystem:
     """Build the hospital system of ``seed``: three hospitals (``ref.HOSPITALS``) with their departments, units
-    and practitioners, a per-practitioner practice-variation offset, and the planted outliers."""
+    and practitioners, a per-practitioner practice-variation offset, and the planted outliers, whose log odds and
+    rate ratios are multiplied by ``effect_scale`` (1: as documented in docs/synth.md)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, STRUCTURE_STREAM]))
     departments: list[Department] = []
     units: list[Unit] = []
@@ -246,7 +258,8 @@ def build_hospital_system(seed: int, start: dt.date, years: int) -> HospitalSyst
     ]
     chosen_departments = rng.choice(len(candidate_departments), size=3, replace=False)
     planted_practitioners: list[PlantedPractitioner] = []
-    for effects, choice in zip(_planted_effects(), chosen_departments.tolist(), strict=True):
+    for documented, choice in zip(_planted_effects(), chosen_departments.tolist(), strict=True):
+        effects = documented.scaled(effect_scale)
         department = candidate_departments[choice]
         practitioner = practitioners[department.practitioners[int(rng.integers(len(department.practitioners)))]]
         # The planted effect replaces the practice variation so the size of the signal is exactly as documented.
@@ -272,9 +285,9 @@ def build_hospital_system(seed: int, start: dt.date, years: int) -> HospitalSyst
     medicine_wards = [u for u in units if departments[u.department].template.key == "medicine" and u.hospital in (0, 1)]
     picked = rng.choice(len(medicine_wards), size=3, replace=False).tolist()
     fall_unit, outcome_unit, step_unit = (medicine_wards[i] for i in picked)
-    fall_effects = Effects(fall_rate_ratio=3.0, pressure_injury_rate_ratio=2.0)
-    outcome_effects = Effects(mortality_odds_ratio=2.0, readmission_odds_ratio=2.0)
-    step_effects = Effects(mortality_odds_ratio=2.0, fall_rate_ratio=3.0)
+    fall_effects = Effects(fall_rate_ratio=3.0, pressure_injury_rate_ratio=2.0).scaled(effect_scale)
+    outcome_effects = Effects(mortality_odds_ratio=2.0, readmission_odds_ratio=2.0).scaled(effect_scale)
+    step_effects = Effects(mortality_odds_ratio=2.0, fall_rate_ratio=3.0).scaled(effect_scale)
     unit_fall[fall_unit.index] = np.log(fall_effects.fall_rate_ratio)
     unit_pressure[fall_unit.index] = np.log(fall_effects.pressure_injury_rate_ratio)
     unit_mortality[outcome_unit.index] = np.log(outcome_effects.mortality_odds_ratio)
@@ -338,9 +351,12 @@ def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def planted_outliers(seed: int, start: dt.date = dt.date(2019, 1, 1), years: int = 6) -> PlantedOutliers:
-    """The practitioners and units planted as worse than their peers in the data of ``seed``.
+def planted_outliers(
+    seed: int, start: dt.date = dt.date(2019, 1, 1), years: int = 6, effect_scale: float = 1.0
+) -> PlantedOutliers:
+    """The practitioners and units planted as worse than their peers in the data of ``seed`` (and
+    ``SynthConfig.planted_effect_scale``).
 
     They do not depend on the number of patients: only how visible they are does.
     """
-    return build_hospital_system(seed, start, years).planted
+    return build_hospital_system(seed, start, years, effect_scale).planted

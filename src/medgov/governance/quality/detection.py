@@ -12,14 +12,16 @@ from medgov.governance.quality.choices import SignalDirection, SignalKind
 from medgov.governance.quality.models import Measure, MeasureResult
 from medgov.governance.quality.services import SignalCandidate
 
-# Units whose monthly series are charted; practitioner series are too sparse monthly and are judged by funnel.
-SPC_DIMENSIONS = ("all", "hospital", "department", "service_line")
-FUNNEL_DIMENSIONS = ("hospital", "department", "practitioner")
+# Units whose series are charted: wards too, so a step on one ward shows. Practitioner series are too sparse and
+# are judged by funnel.
+SPC_DIMENSIONS = ("all", "hospital", "department", "service_line", "unit")
+FUNNEL_DIMENSIONS = ("hospital", "department", "unit", "practitioner")
 # Fix the limits on the first two years when the series is long enough, so later change shows against them.
-BASELINE_POINTS = 24
-MINIMUM_POINTS_FOR_BASELINE = 36
+BASELINE_MONTHS = 24
+MINIMUM_MONTHS_FOR_BASELINE = 36
 # Only special causes that reach into the most recent months are news; older ones were history at go-live.
 RECENT_MONTHS = 6
+MONTHS_PER_POINT = {"month": 1, "quarter": 3}
 
 
 def _value(measure: Measure, row: MeasureResult) -> float:
@@ -29,25 +31,41 @@ def _value(measure: Measure, row: MeasureResult) -> float:
     return math.nan if value is None else float(value)
 
 
+def charted_grain(series: dict[str, list[MeasureResult]]) -> str:
+    """Months when every baseline month of the series can be reported, quarters otherwise: a series broken by
+    small cells (a ward's month often has fewer cases than the reporting minimum) has no limits worth drawing
+    and no runs, so a step that lasts would never show on it, while its quarters can carry it."""
+    months = series.get("month", [])
+    if series.get("quarter") and not all(row.calculable for row in months[:BASELINE_MONTHS]):
+        return "quarter"
+    return "month"
+
+
 def spc_candidates(measure: Measure, results: Iterable[MeasureResult]) -> list[SignalCandidate]:
-    """Special causes in the monthly series of each unit of ``measure`` that reach into the recent months."""
-    by_unit: dict[tuple[str, str], list[MeasureResult]] = defaultdict(list)
+    """Special causes in the monthly series of each unit of ``measure`` (quarterly where the months are too sparse
+    to chart) that reach into the recent months."""
+    by_unit: dict[tuple[str, str], dict[str, list[MeasureResult]]] = defaultdict(lambda: defaultdict(list))
     for row in results:
-        if row.grain == "month" and row.dimension in SPC_DIMENSIONS:
-            by_unit[(row.dimension, row.stratum_key)].append(row)
+        if row.grain in MONTHS_PER_POINT and row.dimension in SPC_DIMENSIONS:
+            by_unit[(row.dimension, row.stratum_key)][row.grain].append(row)
     candidates = []
-    for (dimension, stratum_key), rows in sorted(by_unit.items()):
-        rows.sort(key=lambda row: row.period_start)
+    for (dimension, stratum_key), series in sorted(by_unit.items()):
+        for rows in series.values():
+            rows.sort(key=lambda row: row.period_start)
+        grain = charted_grain(series)
+        rows = series[grain]
+        per_point = MONTHS_PER_POINT[grain]
         values = [_value(measure, row) for row in rows]
-        baseline = BASELINE_POINTS if len(values) >= MINIMUM_POINTS_FOR_BASELINE else None
+        baseline = BASELINE_MONTHS // per_point if len(values) >= MINIMUM_MONTHS_FOR_BASELINE // per_point else None
         for cause in analytics.special_causes(
             values, improvement_direction=measure.improvement_direction, baseline_points=baseline
         ):
             if cause.direction not in (SignalDirection.CONCERN, SignalDirection.IMPROVEMENT):
                 continue
-            if cause.last_index < len(rows) - RECENT_MONTHS:
+            if cause.last_index < len(rows) - RECENT_MONTHS // per_point:
                 continue
             first, last = rows[cause.first_index], rows[cause.last_index]
+            points = cause.last_index - cause.first_index + 1
             candidates.append(
                 SignalCandidate(
                     measure=measure,
@@ -57,7 +75,9 @@ def spc_candidates(measure: Measure, results: Iterable[MeasureResult]) -> list[S
                     kind=SignalKind.SPC,
                     direction=SignalDirection(cause.direction),
                     rule=cause.rule,
-                    detail=f"{cause.last_index - cause.first_index + 1} point(s) from {first.period_start:%b %Y}",
+                    detail=f"{points} point(s) from {first.period_start:%b %Y}"
+                    if grain == "month"
+                    else f"{points} quarter(s) from {first.period_start:%b %Y}",
                     first_period=first.period_start,
                     last_period=last.period_start,
                     chart={
