@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
+from threadpoolctl import threadpool_limits
 
 from medgov.analytics.measures import risk as risk_models
 from medgov.analytics.measures.spec import (
@@ -115,6 +116,11 @@ class RiskModelReport:
     coefficients: Mapping[str, float]
     reference_score: float | None
     notes: tuple[str, ...] = ()
+    in_sample: risk_models.ModelCheck | None = None
+    """Discrimination and calibration on the reference period's cases, the ones it was fitted on."""
+    held_out: risk_models.ModelCheck | None = None
+    """The same on the measured period's cases outside the reference period (None when there are none, e.g.
+    when the model is fitted on the measured period itself)."""
 
 
 @dataclass(frozen=True)
@@ -212,16 +218,18 @@ def _evaluate(
     if reference_period is not None and reference_period != period:
         check_period_has_data(backend, reference_period)
     evaluations = []
-    context = MeasureContext(backend, period)
+    reference_at = reference_period or period
+    # One subject query per measure covers both periods: a subject belongs to a period by its anchor date
+    # (the contract of ``SUBJECT_COLUMNS``), so each period's subjects are a slice of the span's.
+    span = Period(min(period.start, reference_at.start), max(period.end, reference_at.end))
+    context = MeasureContext(backend, span)
     try:
         for spec in specs:
-            subjects = _subject_frame(spec, context)
+            everyone = _subject_frame(spec, context)
+            subjects = _within(everyone, period)
             model_report = None
             if spec.risk_model is not None:
-                reference = subjects
-                reference_at = reference_period or period
-                if reference_at != period:
-                    reference = _subject_frame(spec, context.for_period(reference_at))
+                reference = subjects if reference_at == period else _within(everyone, reference_at)
                 subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
             results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
             evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
@@ -337,6 +345,15 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     return result
 
 
+def _within(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The subjects of ``frame`` whose anchor date falls in ``period``, in the same order."""
+    anchor = frame["anchor_date"]
+    inside = (anchor >= pd.Timestamp(period.start)) & (anchor <= pd.Timestamp(period.end))
+    if inside.all():
+        return frame
+    return frame[inside.to_numpy()].reset_index(drop=True)
+
+
 def _age_bands(ages: pd.Series) -> npt.NDArray[np.object_]:
     values = ages.to_numpy(dtype=np.float64)
     conditions = [(values >= low) & (values <= (np.inf if high is None else high)) for low, high, _ in AGE_BANDS]
@@ -402,17 +419,27 @@ def _apply_risk_model(
     measured = measured.copy()
     measured["expected"] = np.nan
     in_reference = reference[reference["measure_population"]]
-    in_measured = measured["measure_population"]
+    in_measured = measured["measure_population"].to_numpy(dtype=bool)
+    anchor = measured["anchor_date"]
+    in_reference_period = (anchor >= pd.Timestamp(reference_period.start)) & (
+        anchor <= pd.Timestamp(reference_period.end)
+    )
+    held_out = in_measured & ~in_reference_period.to_numpy()
     if kind is RiskModelKind.REFERENCE_RATE:
         exposure = float(in_reference["denominator_observation"].sum())
         events = float(in_reference["numerator_observation"].sum())
         rate = events / exposure if exposure > 0 else None
+        in_sample_check = held_out_check = None
         if rate is not None:
             measured.loc[in_measured, "expected"] = measured.loc[in_measured, "denominator_observation"] * rate
+            in_sample_check = _rate_check(in_reference["numerator_observation"],
+                                          in_reference["denominator_observation"] * rate)  # fmt: skip
+            held_out_check = _rate_check(measured.loc[held_out, "numerator_observation"],
+                                         measured.loc[held_out, "expected"])  # fmt: skip
         report = RiskModelReport(
             spec.id, spec.version, kind.value, None, reference_period, len(in_reference), events, True, None,
             None, None, {}, None if rate is None else rate * spec.rate_multiplier,
-            () if rate is not None else ("the reference period has no exposure",),
+            () if rate is not None else ("the reference period has no exposure",), in_sample_check, held_out_check,
         )  # fmt: skip
         return measured, report
 
@@ -420,9 +447,11 @@ def _apply_risk_model(
     if kind is RiskModelKind.LOGISTIC:
         training["outcome"] = training["outcome"]
         reference_score = training["outcome"].mean() * spec.rate_multiplier if len(training) else None
+        outcome_column = "outcome"
     else:
         training["outcome"] = training["measure_observation"]
         reference_score = training["outcome"].mean() if len(training) else None
+        outcome_column = "measure_observation"
     fitted = risk_models.fit(kind, covariates, training)
     if isinstance(fitted, str):
         report = RiskModelReport(
@@ -432,12 +461,29 @@ def _apply_risk_model(
         return measured, report
     if in_measured.any():
         measured.loc[in_measured, "expected"] = fitted.predict(measured.loc[in_measured])
+    held_out_check = None
+    if held_out.any():
+        observed = measured.loc[held_out, outcome_column].to_numpy(dtype=np.float64)
+        predicted = measured.loc[held_out, "expected"].to_numpy(dtype=np.float64)
+        present = ~np.isnan(observed) & ~np.isnan(predicted)
+        held_out_check = risk_models.check_model(kind, observed[present], predicted[present])
     report = RiskModelReport(
         spec.id, spec.version, kind.value, fitted.formula, reference_period, fitted.n, fitted.events,
         fitted.converged, fitted.c_statistic, fitted.calibration_intercept, fitted.calibration_slope,
         dict(fitted.coefficients), None if reference_score is None else float(reference_score), fitted.notes,
+        fitted.in_sample, held_out_check,
     )  # fmt: skip
     return measured, report
+
+
+def _rate_check(events: pd.Series, expected: pd.Series) -> risk_models.ModelCheck | None:
+    """A reference-rate model checked as the Poisson model it is (events against exposure x rate), over the
+    cases with exposure."""
+    observed, predicted = events.to_numpy(dtype=np.float64), expected.to_numpy(dtype=np.float64)
+    exposed = ~np.isnan(observed) & (np.nan_to_num(predicted) > 0)
+    if not exposed.any():
+        return None
+    return risk_models.check_model(RiskModelKind.POISSON, observed[exposed], predicted[exposed])
 
 
 # --- aggregation ----------------------------------------------------------------------------------------
@@ -524,19 +570,36 @@ def aggregate(
     connection = duckdb.connect()
     try:
         connection.register("subjects", frame)
-        grouped = connection.sql(_grouping_query(grains, stratifiers, used, period)).to_arrow_table()
+        query = _grouping_query(
+            grains, stratifiers, used, period,
+            observations=spec.populations.measure_observation is not None,
+            ratio=spec.populations.numerator_observation is not None
+            or spec.populations.denominator_observation is not None,
+            expected=not np.isnan(expected).all(),
+        )  # fmt: skip
+        grouped = connection.sql(query).to_arrow_table()
     finally:
         connection.close()
     return _statistics(spec, grouped, confidence, model)
 
 
 def _grouping_query(
-    grains: Sequence[str], stratifiers: Sequence[tuple[str, ...]], used: Sequence[str], period: Period
+    grains: Sequence[str],
+    stratifiers: Sequence[tuple[str, ...]],
+    used: Sequence[str],
+    period: Period,
+    *,
+    observations: bool = True,
+    ratio: bool = True,
+    expected: bool = True,
 ) -> str:
     """One ``GROUPING SETS`` query for every grain x (overall + each stratifier), labelled and ordered.
 
     A calendar bucket is clipped to the measurement period, as a month that starts before the period reports
-    only the days inside it.
+    only the days inside it. Aggregates over a column the measure does not have (``observations``: a measure
+    observation; ``ratio``: numerator or denominator observations; ``expected``: a risk model's expected
+    values) are written as the constants they would give (no values: a count of 0 and NULL sums; zeros: sums
+    of 0), so the query only aggregates what the measure has: each aggregate runs once per grouping set.
     """
     bucket = {
         "period": f"DATE '{period.start.isoformat()}'",
@@ -574,6 +637,22 @@ def _grouping_query(
         for stratifier in ((), *stratifiers)
     )
     sums = ", ".join(f"sum({name}::INTEGER)::BIGINT AS {name}" for name in POPULATIONS)
+    aggregate_sql = {
+        "observation_count": ("count(observation_value)", "0::BIGINT", observations),
+        "observation_sum": ("sum(observation_value)", "NULL::DOUBLE", observations),
+        "observation_mean": ("avg(observation_value)", "NULL::DOUBLE", observations),
+        "observation_median": ("median(observation_value)", "NULL::DOUBLE", observations),
+        "observation_log_mean": ("avg(observation_log)", "NULL::DOUBLE", observations),
+        "observation_variance": ("var_samp(observation_value)", "NULL::DOUBLE", observations),
+        "numerator_observation": ("sum(numerator_value)", "0.0::DOUBLE", ratio),
+        "denominator_observation": ("sum(denominator_value)", "0.0::DOUBLE", ratio),
+        "expected": ("sum(expected_value)", "NULL::DOUBLE", expected),
+        "expected_count": ("count(expected_value)", "0::BIGINT", expected),
+        "squared_residuals": ("sum(squared_residual)", "NULL::DOUBLE", expected and observations),
+    }
+    aggregates = ", ".join(
+        f"{computed if needed else constant} AS {name}" for name, (computed, constant, needed) in aggregate_sql.items()
+    )
     return f"""
         WITH subjects_by_bucket AS (
             SELECT *, {", ".join(f"{bucket[grain]} AS bucket_{grain}" for grain in grains)} FROM subjects
@@ -587,17 +666,7 @@ def _grouping_query(
                    CASE {stratum_case} END AS stratum,
                    {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in DIMENSIONS)},
                    {sums},
-                   count(observation_value) AS observation_count,
-                   sum(observation_value) AS observation_sum,
-                   avg(observation_value) AS observation_mean,
-                   median(observation_value) AS observation_median,
-                   avg(observation_log) AS observation_log_mean,
-                   var_samp(observation_value) AS observation_variance,
-                   sum(numerator_value) AS numerator_observation,
-                   sum(denominator_value) AS denominator_observation,
-                   sum(expected_value) AS expected,
-                   count(expected_value) AS expected_count,
-                   sum(squared_residual) AS squared_residuals
+                   {aggregates}
             FROM subjects_by_bucket
             GROUP BY GROUPING SETS ({", ".join(sets)})
         )
@@ -763,7 +832,10 @@ def evaluate(
     The risk models are fitted on ``reference_period`` (default: the measured period itself, i.e. internal
     standardisation) and applied to the measured period.
     """
-    with quiet_ibis_duckdb_deprecations():
+    # The risk models solve small dense systems (tens of thousands of rows, a few dozen columns). A threaded
+    # BLAS splits each into pieces whose threads spin while they wait; beside DuckDB's own threads that costs
+    # ten times the CPU of solving each on one thread, for the same result.
+    with quiet_ibis_duckdb_deprecations(), threadpool_limits(limits=1, user_api="blas"):
         return _evaluate(
             backend, specs, period, grains=grains, stratifiers=stratifiers, reference_period=reference_period,
             confidence=confidence,
