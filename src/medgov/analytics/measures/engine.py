@@ -400,10 +400,17 @@ def _with_covariates(context: MeasureContext, frame: pd.DataFrame, covariates: S
     wanted = [name for name in ("charlson", "elixhauser", "principal_group") if name in covariates]
     if not wanted:
         return frame
-    table = encounter_covariates(context)[wanted]
-    joined = frame.join(table, on="encounter_id")
+    table = encounter_covariates(context)
+    # A lookup by position: the covariate index keeps its hash table from one measure to the next.
+    positions = table.index.get_indexer(pd.Index(frame["encounter_id"]))
+    found = positions >= 0
+    joined = frame.copy()
     for name in wanted:
-        joined[name] = joined[name].fillna(UNKNOWN if name == "principal_group" else 0.0)
+        values = table[name].to_numpy()
+        missing = UNKNOWN if name == "principal_group" else 0.0
+        column = np.full(len(frame), missing, dtype=values.dtype)
+        column[found] = values[positions[found]]
+        joined[name] = column
     return joined
 
 

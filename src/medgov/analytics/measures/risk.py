@@ -117,7 +117,7 @@ class Design:
         result[:, 0] = 1.0
         column = 1
         for name, levels in self.categorical:
-            codes = pd.Categorical(frame[name], categories=levels).codes
+            codes = pd.Index(levels).get_indexer(pd.Index(frame[name]))
             if (codes < 0).any():
                 unknown = sorted(set(frame[name][codes < 0].astype(str)))
                 raise ValueError(f"covariate {name!r} has levels the model does not know: {unknown[:5]}")
