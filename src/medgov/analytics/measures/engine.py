@@ -335,7 +335,7 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
 
     for name in ("hospital", "service_line", "department", "unit", "practitioner", "sex", "race", "ethnicity",
                  "language", "admission_type"):  # fmt: skip
-        frame[name] = frame[name].astype("object").where(frame[name].notna(), UNKNOWN).astype(str)
+        frame[name] = frame[name].fillna(UNKNOWN).astype(str)
     frame["payer"] = frame["payer_code"].astype("string").str[:1].map(PAYER_CATEGORIES).fillna(UNKNOWN).astype(str)
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
@@ -577,13 +577,17 @@ def aggregate(
     connection = duckdb.connect()
     try:
         connection.register("subjects", frame)
-        query = _grouping_query(
-            grains, stratifiers, used, period,
-            observations=spec.populations.measure_observation is not None,
-            ratio=spec.populations.numerator_observation is not None
-            or spec.populations.denominator_observation is not None,
-            expected=not np.isnan(expected).all(),
-        )  # fmt: skip
+        observations = spec.populations.measure_observation is not None
+        ratio = spec.populations.numerator_observation is not None or (
+            spec.populations.denominator_observation is not None
+        )
+        has_expected = not np.isnan(expected).all()
+        if observations:
+            # A median does not add up from months to quarters: every grain is grouped from the subjects.
+            query = _grouping_query(grains, stratifiers, used, period, observations=True, ratio=ratio,
+                                    expected=has_expected)  # fmt: skip
+        else:
+            query = _monthly_rollup_query(grains, stratifiers, used, period, ratio=ratio, expected=has_expected)
         grouped = connection.sql(query).to_arrow_table()
     finally:
         connection.close()
@@ -681,6 +685,89 @@ def _grouping_query(
                    greatest(bucket_start, DATE '{period.start.isoformat()}') AS bucket_start,
                    least(bucket_end, DATE '{period.end.isoformat()}') AS bucket_end)
         FROM grouped
+        ORDER BY grain_index, bucket_start, stratifier_index, stratum
+    """
+
+
+def _monthly_rollup_query(
+    grains: Sequence[str],
+    stratifiers: Sequence[tuple[str, ...]],
+    used: Sequence[str],
+    period: Period,
+    *,
+    ratio: bool,
+    expected: bool,
+) -> str:
+    """The result of :func:`_grouping_query` for a measure without a measure observation, grouped from months.
+
+    Counts and sums add up, so the subjects are grouped once, by calendar month x (overall + each stratifier),
+    and every grain is summed from those monthly groups: one pass over the subjects instead of one per grain.
+    The dimensions are never NULL in the subject frame (a missing value is ``unknown``), so a NULL dimension in
+    a monthly group means the stratifier does not use it.
+    """
+    strata = ((), *stratifiers)
+    sets = ", ".join(f"(bucket_month{''.join(f', {name}' for name in stratifier)})" for stratifier in strata)
+
+    def matches(stratifier: tuple[str, ...]) -> str:
+        return " AND ".join(f"grouping({name}) = {0 if name in stratifier else 1}" for name in used) or "TRUE"
+
+    stratifier_case = " ".join(f"WHEN {matches(stratifier)} THEN {index}" for index, stratifier in enumerate(strata))
+    monthly_sums = [f"sum({name}::INTEGER)::BIGINT AS {name}" for name in POPULATIONS]
+    rolled_sums = [f"sum({name})::BIGINT AS {name}" for name in POPULATIONS]
+    if ratio:
+        monthly_sums += ["sum(numerator_value) AS numerator_observation",
+                         "sum(denominator_value) AS denominator_observation"]  # fmt: skip
+        rolled_sums += ["sum(numerator_observation) AS numerator_observation",
+                        "sum(denominator_observation) AS denominator_observation"]  # fmt: skip
+    if expected:
+        monthly_sums += ["sum(expected_value) AS expected", "count(expected_value) AS expected_count"]
+        rolled_sums += ["sum(expected) AS expected", "sum(expected_count)::BIGINT AS expected_count"]
+    length = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
+    start, end = f"DATE '{period.start.isoformat()}'", f"DATE '{period.end.isoformat()}'"
+    dimensions = ", ".join(used)
+    per_grain = []
+    for index, grain in enumerate(grains):
+        bucket = start if grain == "period" else f"date_trunc('{grain}', bucket_month)::DATE"
+        bucket_end = end if grain == "period" else f"(bucket + {length[grain]} - INTERVAL 1 DAY)::DATE"
+        per_grain.append(
+            f"SELECT {index} AS grain_index, '{grain}' AS grain, bucket, {bucket_end} AS bucket_end, * EXCLUDE (bucket) "
+            f"FROM (SELECT {bucket} AS bucket, stratifier_index{''.join(f', {name}' for name in used)}, "
+            f"{', '.join(rolled_sums)} FROM monthly GROUP BY ALL)"
+        )
+    stratifier_name = " ".join(f"WHEN {index} THEN '{'+'.join(stratifier)}'" for index, stratifier in enumerate(strata))
+    stratum = " ".join(
+        f"WHEN {index} THEN " + (f"concat_ws('|', {', '.join(stratifier)})" if stratifier else "''")
+        for index, stratifier in enumerate(strata)
+    )
+    constant = {
+        "numerator_observation": "0.0::DOUBLE", "denominator_observation": "0.0::DOUBLE", "expected": "NULL::DOUBLE",
+        "expected_count": "0::BIGINT",
+    }  # fmt: skip
+    sums = [*POPULATIONS, *(["numerator_observation", "denominator_observation"] if ratio else [])]
+    sums += ["expected", "expected_count"] if expected else []
+    columns = [
+        "grain_index", "grain", f"CASE stratifier_index {stratifier_name} END AS stratifier",
+        f"greatest(bucket, {start}) AS bucket_start", f"least(bucket_end, {end}) AS bucket_end", "stratifier_index",
+        f"CASE stratifier_index {stratum} END AS stratum",
+        *(name if name in used else f"NULL::VARCHAR AS {name}" for name in DIMENSIONS),
+        *POPULATIONS,
+        "0::BIGINT AS observation_count", *(f"NULL::DOUBLE AS observation_{name}" for name in
+                                            ("sum", "mean", "median", "log_mean", "variance")),
+        *(name if name in sums else f"{constant[name]} AS {name}" for name in
+          ("numerator_observation", "denominator_observation", "expected", "expected_count")),
+        "NULL::DOUBLE AS squared_residuals",
+    ]  # fmt: skip
+    return f"""
+        WITH monthly AS (
+            SELECT bucket_month, CASE {stratifier_case} END AS stratifier_index{", " if used else ""}{dimensions},
+                   {", ".join(monthly_sums)}
+            FROM (SELECT *, date_trunc('month', anchor_date)::DATE AS bucket_month FROM subjects)
+            GROUP BY GROUPING SETS ({sets})
+        ), rolled AS (
+            {" UNION ALL ".join(per_grain)}
+        )
+        SELECT {", ".join(columns)}
+        FROM rolled
         ORDER BY grain_index, bucket_start, stratifier_index, stratum
     """
 
