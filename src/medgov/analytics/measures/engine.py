@@ -302,7 +302,9 @@ def subject_expression(spec: MeasureSpec, context: MeasureContext) -> ir.Table:
         ],
     )
     payer = in_force.group_by(payer_subject_id=in_force.subject_id).aggregate(payer_code=in_force.payer_code.min())
-    return subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
+    joined = subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
+    # Sorted by the engine, so the frame needs no reordering (a copy of every column) in pandas.
+    return joined.order_by("subject_id")
 
 
 def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
@@ -310,7 +312,8 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     expression = subject_expression(spec, context)
     table = fetch_arrow(context.backend, expression)
     frame = table.to_pandas(types_mapper=None)
-    frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
+    if not frame["subject_id"].is_monotonic_increasing:
+        frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
     for name in POPULATIONS[1:]:
         frame[f"criterion_{name}"] = frame[f"criterion_{name}"].fillna(False).astype(bool)
     frame["anchor_date"] = pd.to_datetime(frame["anchor_date"])
@@ -558,7 +561,7 @@ def aggregate(
     frame = pa.table(
         {
             "anchor_date": pa.array(subjects["anchor_date"].to_numpy(dtype="datetime64[D]")),
-            **{name: pa.array(subjects[name].to_numpy(dtype=object), pa.string()) for name in used},
+            **{name: pa.array(subjects[name], pa.string()) for name in used},
             **{name: pa.array(subjects[name].to_numpy(dtype=bool)) for name in POPULATIONS},
             "observation_value": pa.array(np.where(in_population, observation, np.nan), from_pandas=True),
             "observation_log": pa.array(np.where(in_population, observation_log, np.nan), from_pandas=True),
