@@ -706,7 +706,9 @@ def _monthly_rollup_query(
     Counts and sums add up, so the subjects are grouped once, by calendar month x (overall + each stratifier),
     and every grain is summed from those monthly groups: one pass over the subjects instead of one per grain.
     The dimensions are never NULL in the subject frame (a missing value is ``unknown``), so a NULL dimension in
-    a monthly group means the stratifier does not use it.
+    a monthly group means the stratifier does not use it. Sums of fractions add the months in calendar order:
+    the monthly groups reach the second step in whatever order DuckDB's threads finish them, and a
+    floating-point sum in another order differs in its last bits from one run to the next.
     """
     strata = ((), *stratifiers)
     sets = ", ".join(f"(bucket_month{''.join(f', {name}' for name in stratifier)})" for stratifier in strata)
@@ -720,11 +722,14 @@ def _monthly_rollup_query(
     if ratio:
         monthly_sums += ["sum(numerator_value) AS numerator_observation",
                          "sum(denominator_value) AS denominator_observation"]  # fmt: skip
-        rolled_sums += ["sum(numerator_observation) AS numerator_observation",
-                        "sum(denominator_observation) AS denominator_observation"]  # fmt: skip
+        rolled_sums += ["sum(numerator_observation ORDER BY bucket_month) AS numerator_observation",
+                        "sum(denominator_observation ORDER BY bucket_month) AS denominator_observation"]  # fmt: skip
     if expected:
         monthly_sums += ["sum(expected_value) AS expected", "count(expected_value) AS expected_count"]
-        rolled_sums += ["sum(expected) AS expected", "sum(expected_count)::BIGINT AS expected_count"]
+        rolled_sums += [
+            "sum(expected ORDER BY bucket_month) AS expected",
+            "sum(expected_count)::BIGINT AS expected_count",
+        ]
     length = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
     start, end = f"DATE '{period.start.isoformat()}'", f"DATE '{period.end.isoformat()}'"
     dimensions = ", ".join(used)
