@@ -31,7 +31,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> BenchResult:
 def test_bench_runs_the_in_process_stages_and_their_pandas_peers(small_run: BenchResult) -> None:
     stages = {stage.stage: stage for stage in small_run.stages}
 
-    assert list(stages) == ["ingest", "measures", "stats"]
+    assert list(stages) == ["ingest", "measures", "measures: full set", "stats"]
     ingest = stages["ingest"]
     assert [peer.implementation for peer in ingest.peers] == [
         "duckdb read_ndjson_objects (floor)",
@@ -41,6 +41,8 @@ def test_bench_runs_the_in_process_stages_and_their_pandas_peers(small_run: Benc
     assert ingest.medgov.details["quarantined"] == 0
     assert stages["measures"].peers[0].implementation == "pandas"
     assert stages["stats"].peers == ()
+    full = stages["measures: full set"]
+    assert (full.peers, full.medgov.details["measures"], full.medgov.details["dimensions"]) == ((), 16, 11)
 
 
 def test_bench_results_are_equal_across_implementations(small_run: BenchResult) -> None:
@@ -69,7 +71,7 @@ def test_bench_json_and_table_carry_every_implementation(small_run: BenchResult)
     text = console.export_text()
 
     assert document["patients"] == 200
-    assert [stage["stage"] for stage in document["stages"]] == ["ingest", "measures", "stats"]
+    assert [stage["stage"] for stage in document["stages"]] == ["ingest", "measures", "measures: full set", "stats"]
     assert set(document["stages"][0]["peers"][0]) >= {"seconds", "cpu_seconds", "peak_memory_bytes", "ratio"}
     markdown = markdown_table(document)
     for name in ("medgov ingest", "pandas + orjson loader", "medgov measure engine", "medgov statistics"):

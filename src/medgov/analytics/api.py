@@ -570,6 +570,8 @@ from medgov.analytics.measures.engine import NoDataError as NoDataError  # noqa:
 from medgov.analytics.measures.engine import RiskModelReport as RiskModelReport  # noqa: E402
 from medgov.analytics.measures.engine import UnknownDimensionError as UnknownDimensionError  # noqa: E402
 from medgov.analytics.measures.registry import UnknownMeasureError as UnknownMeasureError  # noqa: E402
+from medgov.analytics.measures.risk import ModelCheck as ModelCheck  # noqa: E402
+from medgov.analytics.measures.risk import RiskGroup as RiskGroup  # noqa: E402
 from medgov.analytics.measures.spec import Period as Period  # noqa: E402
 
 

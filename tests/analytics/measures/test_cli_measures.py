@@ -47,3 +47,16 @@ def test_measures_run_with_an_unknown_dimension_is_a_clear_error(tmp_path: Path)
                                       str(_warehouse(tmp_path))])  # fmt: skip
     assert result.exit_code == 2
     assert "unknown dimension 'ward'" in result.output
+
+
+def test_measures_run_reports_each_model_in_sample_and_held_out(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["measures", "run", "--period", "2025", "-m", "in-hospital-mortality",
+                                      "--reference-period", "2025-01-01..2025-06-30", "--warehouse",
+                                      str(_warehouse(tmp_path))], env={"COLUMNS": "400"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    in_sample = next(line for line in lines if line.startswith("in sample:"))
+    held_out = next(line for line in lines if line.startswith("held out:"))
+    assert in_sample.startswith("in sample: n=64, O=6, ")
+    assert held_out.startswith("held out: n=73, O=8, E=4.8, O/E=1.658, c=0.454, calibration-in-the-large=0.605, ")
+    assert "Hosmer-Lemeshow=31.2 (p=0.000), O/E by decile of risk: 0.000 12.114 " in held_out

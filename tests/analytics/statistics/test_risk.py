@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 from medgov.analytics.statistics.intervals import observed_expected_ratio
@@ -22,7 +23,9 @@ from medgov.analytics.statistics.risk import (
     expected_from_reference_rates,
     fit_logistic_model,
     hosmer_lemeshow,
+    observed_expected_by_risk_group,
     observed_expected_by_stratum,
+    poisson_calibration,
     predict_risk,
 )
 from tests.anchors import ANCHORS
@@ -209,3 +212,25 @@ def test_psi_component_with_zero_denominator_gives_a_reason() -> None:
         reference_rate=0.001, signal_variance=0.0,
     )  # fmt: skip
     assert (component.risk_adjusted_rate, component.reason) == (None, "denominator is zero")
+
+
+def test_poisson_calibration_slope_is_the_log_linear_coefficient_of_the_log_prediction() -> None:
+    observed, means = np.array([1.0, 3.0, 3.0, 9.0, 4.0]), np.array([1.0, 2.0, 4.0, 8.0, 3.0])
+    direct = sm.GLM(observed, sm.add_constant(np.log(means)), family=sm.families.Poisson()).fit()
+    assert poisson_calibration(observed, means).slope == pytest.approx(float(direct.params[1]), rel=1e-12)
+
+
+def test_poisson_calibration_in_the_large_is_the_log_observed_over_expected() -> None:
+    result = poisson_calibration([3.0, 0.0, 5.0, 9.0], [2.0, 2.0, 4.0, 8.0])
+    assert result.intercept == pytest.approx(np.log(17.0 / 16.0), rel=1e-15)
+
+
+def test_poisson_calibration_needs_positive_predictions() -> None:
+    assert poisson_calibration([1.0, 2.0], [0.0, 2.0]).reason == "predicted means must be positive"
+
+
+def test_observed_expected_by_risk_group_splits_by_increasing_prediction() -> None:
+    table = observed_expected_by_risk_group([1, 0, 1, 1, 0], [0.9, 0.1, 0.5, 0.7, 0.2], groups=2)
+    assert table[["group", "n", "observed"]].to_dict("list") == {"group": [1, 2], "n": [3, 2], "observed": [1.0, 2.0]}
+    assert table["expected"].tolist() == pytest.approx([0.8, 1.6], rel=1e-15)
+    assert table["oe_ratio"].tolist() == pytest.approx([1.25, 1.25], rel=1e-15)

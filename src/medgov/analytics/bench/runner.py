@@ -185,6 +185,7 @@ class Bench:
                 stages.extend(self.ingest(files))
             elif stage == "measures":
                 stages.append(self.measures(files))
+                stages.append(self.full_measures(files))
             elif stage == "stats":
                 stages.append(self.stats(files))
             elif stage == "web":
@@ -343,6 +344,33 @@ class Bench:
             notes.append("pandas reads the three warehouse tables it needs from Parquet (exported untimed)")
         return StageResult("measures", _measured("medgov measure engine", medgov, subjects, "index stays"),
                            tuple(peers), tuple(notes))  # fmt: skip
+
+    def full_measures(self, files: list[Path]) -> StageResult:
+        """Every measure by month, quarter and year, overall and by every dimension, risk models fitted on the
+        first two years: the run ``medgov quality refresh`` makes."""
+        self.ensure_warehouse(files)
+        reference = f"{self.config.start.isoformat()}..{self.reference_end().isoformat()}"
+        medgov = self._medgov(
+            "measures-full",
+            {"warehouse": str(self.warehouse), "period": self.config.period, "reference_period": reference},
+        )
+        output = medgov.output
+        return StageResult(
+            "measures: full set",
+            _measured("medgov measure engine", medgov, int(output["subjects"]), "subjects"),
+            (),
+            (
+                f"all {output['measures']} measures for {self.config.period} by month, quarter and year, overall "
+                f"and by each of the {output['dimensions']} dimensions ({output['rows']:,} result rows), "
+                f"{output['models']} risk models fitted on {reference}; work = subjects evaluated (all measures); "
+                "no peer",
+            ),
+        )
+
+    def reference_end(self) -> dt.date:
+        start = self.config.start
+        end = dt.date(start.year + self.config.years, start.month, start.day) - dt.timedelta(days=1)
+        return min(end, dt.date(start.year + 2, start.month, start.day) - dt.timedelta(days=1))
 
     def stats(self, files: list[Path]) -> StageResult:
         if not self.measure_results.exists():

@@ -87,6 +87,31 @@ def _measures(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return {"rows": results.num_rows, "subjects": int(_sum_denominators(results))}
 
 
+def _full_measures(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Every registered measure by month, quarter and year and every dimension, risk models fitted on the
+    reference period: what ``medgov quality refresh`` asks of the engine."""
+    from medgov.analytics import api
+
+    run = api.run_measures(
+        Path(arguments["warehouse"]),
+        arguments["period"],
+        None,
+        grains=("month", "quarter", "year"),
+        stratifiers=tuple(api.DIMENSIONS),
+        reference_period=arguments["reference_period"],
+    )
+    results = run.results
+    overall = [row for row in results.select(["grain", "stratifier", "initial_population"]).to_pylist()
+               if row["grain"] == "year" and not row["stratifier"]]  # fmt: skip
+    return {
+        "rows": results.num_rows,
+        "measures": len(set(results["measure_id"].to_pylist())),
+        "subjects": sum(int(row["initial_population"]) for row in overall),
+        "models": len(run.models),
+        "dimensions": len(api.DIMENSIONS),
+    }
+
+
 def _arrow_to_json(table: Any) -> bytes:
     rows = table.select(
         ["measure_id", "grain", "period_start", "stratifier", "stratum", "denominator", "denominator_exclusion",
@@ -140,6 +165,7 @@ TASKS: dict[str, Task] = {
     "floor": _floor,
     "views": _views,
     "measures": _measures,
+    "measures-full": _full_measures,
     "stats": _stats,
 }
 
@@ -147,11 +173,11 @@ TASKS: dict[str, Task] = {
 def _preload(task: str) -> None:
     # Imports are a one-off cost of a process, not of the work; the peers import pandas before their clock
     # starts, so medgov's side loads its modules (and Ibis's lazily loaded DuckDB backend) before its clock too.
-    if task in ("ingest", "measures", "stats"):
+    if task in ("ingest", "measures", "measures-full", "stats"):
         from medgov.analytics import api  # noqa: F401
     if task == "views":
         from medgov.analytics.ingest import viewdefinition  # noqa: F401
-    if task == "measures":
+    if task in ("measures", "measures-full"):
         import ibis
 
         ibis.duckdb  # noqa: B018  (loads the backend)

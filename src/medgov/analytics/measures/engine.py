@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
+from threadpoolctl import threadpool_limits
 
 from medgov.analytics.measures import risk as risk_models
 from medgov.analytics.measures.spec import (
@@ -115,6 +116,11 @@ class RiskModelReport:
     coefficients: Mapping[str, float]
     reference_score: float | None
     notes: tuple[str, ...] = ()
+    in_sample: risk_models.ModelCheck | None = None
+    """Discrimination and calibration on the reference period's cases, the ones it was fitted on."""
+    held_out: risk_models.ModelCheck | None = None
+    """The same on the measured period's cases outside the reference period (None when there are none, e.g.
+    when the model is fitted on the measured period itself)."""
 
 
 @dataclass(frozen=True)
@@ -212,16 +218,18 @@ def _evaluate(
     if reference_period is not None and reference_period != period:
         check_period_has_data(backend, reference_period)
     evaluations = []
-    context = MeasureContext(backend, period)
+    reference_at = reference_period or period
+    # One subject query per measure covers both periods: a subject belongs to a period by its anchor date
+    # (the contract of ``SUBJECT_COLUMNS``), so each period's subjects are a slice of the span's.
+    span = Period(min(period.start, reference_at.start), max(period.end, reference_at.end))
+    context = MeasureContext(backend, span)
     try:
         for spec in specs:
-            subjects = _subject_frame(spec, context)
+            everyone = _subject_frame(spec, context)
+            subjects = _within(everyone, period)
             model_report = None
             if spec.risk_model is not None:
-                reference = subjects
-                reference_at = reference_period or period
-                if reference_at != period:
-                    reference = _subject_frame(spec, context.for_period(reference_at))
+                reference = subjects if reference_at == period else _within(everyone, reference_at)
                 subjects, model_report = _apply_risk_model(spec, reference, subjects, reference_at)
             results = aggregate(spec, subjects, period, chosen_grains, chosen_stratifiers, confidence, model_report)
             evaluations.append(MeasureEvaluation(spec, period, results, subjects, model_report))
@@ -294,7 +302,9 @@ def subject_expression(spec: MeasureSpec, context: MeasureContext) -> ir.Table:
         ],
     )
     payer = in_force.group_by(payer_subject_id=in_force.subject_id).aggregate(payer_code=in_force.payer_code.min())
-    return subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
+    joined = subjects.left_join(payer, subjects.subject_id == payer.payer_subject_id).drop("payer_subject_id")
+    # Sorted by the engine, so the frame needs no reordering (a copy of every column) in pandas.
+    return joined.order_by("subject_id")
 
 
 def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
@@ -302,7 +312,8 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
     expression = subject_expression(spec, context)
     table = fetch_arrow(context.backend, expression)
     frame = table.to_pandas(types_mapper=None)
-    frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
+    if not frame["subject_id"].is_monotonic_increasing:
+        frame = frame.sort_values("subject_id", kind="stable").reset_index(drop=True)
     for name in POPULATIONS[1:]:
         frame[f"criterion_{name}"] = frame[f"criterion_{name}"].fillna(False).astype(bool)
     frame["anchor_date"] = pd.to_datetime(frame["anchor_date"])
@@ -327,7 +338,7 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
 
     for name in ("hospital", "service_line", "department", "unit", "practitioner", "sex", "race", "ethnicity",
                  "language", "admission_type"):  # fmt: skip
-        frame[name] = frame[name].astype("object").where(frame[name].notna(), UNKNOWN).astype(str)
+        frame[name] = frame[name].fillna(UNKNOWN).astype(str)
     frame["payer"] = frame["payer_code"].astype("string").str[:1].map(PAYER_CATEGORIES).fillna(UNKNOWN).astype(str)
     frame["age_band"] = _age_bands(frame["age_years"])
     frame = frame.drop(columns=[f"criterion_{name}" for name in POPULATIONS[1:]] + ["payer_code"])
@@ -335,6 +346,15 @@ def _subject_frame(spec: MeasureSpec, context: MeasureContext) -> pd.DataFrame:
         frame = _with_covariates(context, frame, spec.risk_model.covariates)
     result: pd.DataFrame = frame
     return result
+
+
+def _within(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The subjects of ``frame`` whose anchor date falls in ``period``, in the same order."""
+    anchor = frame["anchor_date"]
+    inside = (anchor >= pd.Timestamp(period.start)) & (anchor <= pd.Timestamp(period.end))
+    if inside.all():
+        return frame
+    return frame[inside.to_numpy()].reset_index(drop=True)
 
 
 def _age_bands(ages: pd.Series) -> npt.NDArray[np.object_]:
@@ -383,10 +403,17 @@ def _with_covariates(context: MeasureContext, frame: pd.DataFrame, covariates: S
     wanted = [name for name in ("charlson", "elixhauser", "principal_group") if name in covariates]
     if not wanted:
         return frame
-    table = encounter_covariates(context)[wanted]
-    joined = frame.join(table, on="encounter_id")
+    table = encounter_covariates(context)
+    # A lookup by position: the covariate index keeps its hash table from one measure to the next.
+    positions = table.index.get_indexer(pd.Index(frame["encounter_id"]))
+    found = positions >= 0
+    joined = frame.copy()
     for name in wanted:
-        joined[name] = joined[name].fillna(UNKNOWN if name == "principal_group" else 0.0)
+        values = table[name].to_numpy()
+        missing = UNKNOWN if name == "principal_group" else 0.0
+        column = np.full(len(frame), missing, dtype=values.dtype)
+        column[found] = values[positions[found]]
+        joined[name] = column
     return joined
 
 
@@ -402,17 +429,27 @@ def _apply_risk_model(
     measured = measured.copy()
     measured["expected"] = np.nan
     in_reference = reference[reference["measure_population"]]
-    in_measured = measured["measure_population"]
+    in_measured = measured["measure_population"].to_numpy(dtype=bool)
+    anchor = measured["anchor_date"]
+    in_reference_period = (anchor >= pd.Timestamp(reference_period.start)) & (
+        anchor <= pd.Timestamp(reference_period.end)
+    )
+    held_out = in_measured & ~in_reference_period.to_numpy()
     if kind is RiskModelKind.REFERENCE_RATE:
         exposure = float(in_reference["denominator_observation"].sum())
         events = float(in_reference["numerator_observation"].sum())
         rate = events / exposure if exposure > 0 else None
+        in_sample_check = held_out_check = None
         if rate is not None:
             measured.loc[in_measured, "expected"] = measured.loc[in_measured, "denominator_observation"] * rate
+            in_sample_check = _rate_check(in_reference["numerator_observation"],
+                                          in_reference["denominator_observation"] * rate)  # fmt: skip
+            held_out_check = _rate_check(measured.loc[held_out, "numerator_observation"],
+                                         measured.loc[held_out, "expected"])  # fmt: skip
         report = RiskModelReport(
             spec.id, spec.version, kind.value, None, reference_period, len(in_reference), events, True, None,
             None, None, {}, None if rate is None else rate * spec.rate_multiplier,
-            () if rate is not None else ("the reference period has no exposure",),
+            () if rate is not None else ("the reference period has no exposure",), in_sample_check, held_out_check,
         )  # fmt: skip
         return measured, report
 
@@ -420,9 +457,11 @@ def _apply_risk_model(
     if kind is RiskModelKind.LOGISTIC:
         training["outcome"] = training["outcome"]
         reference_score = training["outcome"].mean() * spec.rate_multiplier if len(training) else None
+        outcome_column = "outcome"
     else:
         training["outcome"] = training["measure_observation"]
         reference_score = training["outcome"].mean() if len(training) else None
+        outcome_column = "measure_observation"
     fitted = risk_models.fit(kind, covariates, training)
     if isinstance(fitted, str):
         report = RiskModelReport(
@@ -432,12 +471,29 @@ def _apply_risk_model(
         return measured, report
     if in_measured.any():
         measured.loc[in_measured, "expected"] = fitted.predict(measured.loc[in_measured])
+    held_out_check = None
+    if held_out.any():
+        observed = measured.loc[held_out, outcome_column].to_numpy(dtype=np.float64)
+        predicted = measured.loc[held_out, "expected"].to_numpy(dtype=np.float64)
+        present = ~np.isnan(observed) & ~np.isnan(predicted)
+        held_out_check = risk_models.check_model(kind, observed[present], predicted[present])
     report = RiskModelReport(
         spec.id, spec.version, kind.value, fitted.formula, reference_period, fitted.n, fitted.events,
         fitted.converged, fitted.c_statistic, fitted.calibration_intercept, fitted.calibration_slope,
         dict(fitted.coefficients), None if reference_score is None else float(reference_score), fitted.notes,
+        fitted.in_sample, held_out_check,
     )  # fmt: skip
     return measured, report
+
+
+def _rate_check(events: pd.Series, expected: pd.Series) -> risk_models.ModelCheck | None:
+    """A reference-rate model checked as the Poisson model it is (events against exposure x rate), over the
+    cases with exposure."""
+    observed, predicted = events.to_numpy(dtype=np.float64), expected.to_numpy(dtype=np.float64)
+    exposed = ~np.isnan(observed) & (np.nan_to_num(predicted) > 0)
+    if not exposed.any():
+        return None
+    return risk_models.check_model(RiskModelKind.POISSON, observed[exposed], predicted[exposed])
 
 
 # --- aggregation ----------------------------------------------------------------------------------------
@@ -505,7 +561,7 @@ def aggregate(
     frame = pa.table(
         {
             "anchor_date": pa.array(subjects["anchor_date"].to_numpy(dtype="datetime64[D]")),
-            **{name: pa.array(subjects[name].to_numpy(dtype=object), pa.string()) for name in used},
+            **{name: pa.array(subjects[name], pa.string()) for name in used},
             **{name: pa.array(subjects[name].to_numpy(dtype=bool)) for name in POPULATIONS},
             "observation_value": pa.array(np.where(in_population, observation, np.nan), from_pandas=True),
             "observation_log": pa.array(np.where(in_population, observation_log, np.nan), from_pandas=True),
@@ -524,19 +580,40 @@ def aggregate(
     connection = duckdb.connect()
     try:
         connection.register("subjects", frame)
-        grouped = connection.sql(_grouping_query(grains, stratifiers, used, period)).to_arrow_table()
+        observations = spec.populations.measure_observation is not None
+        ratio = spec.populations.numerator_observation is not None or (
+            spec.populations.denominator_observation is not None
+        )
+        has_expected = not np.isnan(expected).all()
+        if observations:
+            # A median does not add up from months to quarters: every grain is grouped from the subjects.
+            query = _grouping_query(grains, stratifiers, used, period, observations=True, ratio=ratio,
+                                    expected=has_expected)  # fmt: skip
+        else:
+            query = _monthly_rollup_query(grains, stratifiers, used, period, ratio=ratio, expected=has_expected)
+        grouped = connection.sql(query).to_arrow_table()
     finally:
         connection.close()
     return _statistics(spec, grouped, confidence, model)
 
 
 def _grouping_query(
-    grains: Sequence[str], stratifiers: Sequence[tuple[str, ...]], used: Sequence[str], period: Period
+    grains: Sequence[str],
+    stratifiers: Sequence[tuple[str, ...]],
+    used: Sequence[str],
+    period: Period,
+    *,
+    observations: bool = True,
+    ratio: bool = True,
+    expected: bool = True,
 ) -> str:
     """One ``GROUPING SETS`` query for every grain x (overall + each stratifier), labelled and ordered.
 
     A calendar bucket is clipped to the measurement period, as a month that starts before the period reports
-    only the days inside it.
+    only the days inside it. Aggregates over a column the measure does not have (``observations``: a measure
+    observation; ``ratio``: numerator or denominator observations; ``expected``: a risk model's expected
+    values) are written as the constants they would give (no values: a count of 0 and NULL sums; zeros: sums
+    of 0), so the query only aggregates what the measure has: each aggregate runs once per grouping set.
     """
     bucket = {
         "period": f"DATE '{period.start.isoformat()}'",
@@ -574,6 +651,22 @@ def _grouping_query(
         for stratifier in ((), *stratifiers)
     )
     sums = ", ".join(f"sum({name}::INTEGER)::BIGINT AS {name}" for name in POPULATIONS)
+    aggregate_sql = {
+        "observation_count": ("count(observation_value)", "0::BIGINT", observations),
+        "observation_sum": ("sum(observation_value)", "NULL::DOUBLE", observations),
+        "observation_mean": ("avg(observation_value)", "NULL::DOUBLE", observations),
+        "observation_median": ("median(observation_value)", "NULL::DOUBLE", observations),
+        "observation_log_mean": ("avg(observation_log)", "NULL::DOUBLE", observations),
+        "observation_variance": ("var_samp(observation_value)", "NULL::DOUBLE", observations),
+        "numerator_observation": ("sum(numerator_value)", "0.0::DOUBLE", ratio),
+        "denominator_observation": ("sum(denominator_value)", "0.0::DOUBLE", ratio),
+        "expected": ("sum(expected_value)", "NULL::DOUBLE", expected),
+        "expected_count": ("count(expected_value)", "0::BIGINT", expected),
+        "squared_residuals": ("sum(squared_residual)", "NULL::DOUBLE", expected and observations),
+    }
+    aggregates = ", ".join(
+        f"{computed if needed else constant} AS {name}" for name, (computed, constant, needed) in aggregate_sql.items()
+    )
     return f"""
         WITH subjects_by_bucket AS (
             SELECT *, {", ".join(f"{bucket[grain]} AS bucket_{grain}" for grain in grains)} FROM subjects
@@ -587,17 +680,7 @@ def _grouping_query(
                    CASE {stratum_case} END AS stratum,
                    {", ".join(name if name in used else f"NULL::VARCHAR AS {name}" for name in DIMENSIONS)},
                    {sums},
-                   count(observation_value) AS observation_count,
-                   sum(observation_value) AS observation_sum,
-                   avg(observation_value) AS observation_mean,
-                   median(observation_value) AS observation_median,
-                   avg(observation_log) AS observation_log_mean,
-                   var_samp(observation_value) AS observation_variance,
-                   sum(numerator_value) AS numerator_observation,
-                   sum(denominator_value) AS denominator_observation,
-                   sum(expected_value) AS expected,
-                   count(expected_value) AS expected_count,
-                   sum(squared_residual) AS squared_residuals
+                   {aggregates}
             FROM subjects_by_bucket
             GROUP BY GROUPING SETS ({", ".join(sets)})
         )
@@ -605,6 +688,94 @@ def _grouping_query(
                    greatest(bucket_start, DATE '{period.start.isoformat()}') AS bucket_start,
                    least(bucket_end, DATE '{period.end.isoformat()}') AS bucket_end)
         FROM grouped
+        ORDER BY grain_index, bucket_start, stratifier_index, stratum
+    """
+
+
+def _monthly_rollup_query(
+    grains: Sequence[str],
+    stratifiers: Sequence[tuple[str, ...]],
+    used: Sequence[str],
+    period: Period,
+    *,
+    ratio: bool,
+    expected: bool,
+) -> str:
+    """The result of :func:`_grouping_query` for a measure without a measure observation, grouped from months.
+
+    Counts and sums add up, so the subjects are grouped once, by calendar month x (overall + each stratifier),
+    and every grain is summed from those monthly groups: one pass over the subjects instead of one per grain.
+    The dimensions are never NULL in the subject frame (a missing value is ``unknown``), so a NULL dimension in
+    a monthly group means the stratifier does not use it. Sums of fractions add the months in calendar order:
+    the monthly groups reach the second step in whatever order DuckDB's threads finish them, and a
+    floating-point sum in another order differs in its last bits from one run to the next.
+    """
+    strata = ((), *stratifiers)
+    sets = ", ".join(f"(bucket_month{''.join(f', {name}' for name in stratifier)})" for stratifier in strata)
+
+    def matches(stratifier: tuple[str, ...]) -> str:
+        return " AND ".join(f"grouping({name}) = {0 if name in stratifier else 1}" for name in used) or "TRUE"
+
+    stratifier_case = " ".join(f"WHEN {matches(stratifier)} THEN {index}" for index, stratifier in enumerate(strata))
+    monthly_sums = [f"sum({name}::INTEGER)::BIGINT AS {name}" for name in POPULATIONS]
+    rolled_sums = [f"sum({name})::BIGINT AS {name}" for name in POPULATIONS]
+    if ratio:
+        monthly_sums += ["sum(numerator_value) AS numerator_observation",
+                         "sum(denominator_value) AS denominator_observation"]  # fmt: skip
+        rolled_sums += ["sum(numerator_observation ORDER BY bucket_month) AS numerator_observation",
+                        "sum(denominator_observation ORDER BY bucket_month) AS denominator_observation"]  # fmt: skip
+    if expected:
+        monthly_sums += ["sum(expected_value) AS expected", "count(expected_value) AS expected_count"]
+        rolled_sums += [
+            "sum(expected ORDER BY bucket_month) AS expected",
+            "sum(expected_count)::BIGINT AS expected_count",
+        ]
+    length = {"month": "INTERVAL 1 MONTH", "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
+    start, end = f"DATE '{period.start.isoformat()}'", f"DATE '{period.end.isoformat()}'"
+    dimensions = ", ".join(used)
+    per_grain = []
+    for index, grain in enumerate(grains):
+        bucket = start if grain == "period" else f"date_trunc('{grain}', bucket_month)::DATE"
+        bucket_end = end if grain == "period" else f"(bucket + {length[grain]} - INTERVAL 1 DAY)::DATE"
+        per_grain.append(
+            f"SELECT {index} AS grain_index, '{grain}' AS grain, bucket, {bucket_end} AS bucket_end, * EXCLUDE (bucket) "
+            f"FROM (SELECT {bucket} AS bucket, stratifier_index{''.join(f', {name}' for name in used)}, "
+            f"{', '.join(rolled_sums)} FROM monthly GROUP BY ALL)"
+        )
+    stratifier_name = " ".join(f"WHEN {index} THEN '{'+'.join(stratifier)}'" for index, stratifier in enumerate(strata))
+    stratum = " ".join(
+        f"WHEN {index} THEN " + (f"concat_ws('|', {', '.join(stratifier)})" if stratifier else "''")
+        for index, stratifier in enumerate(strata)
+    )
+    constant = {
+        "numerator_observation": "0.0::DOUBLE", "denominator_observation": "0.0::DOUBLE", "expected": "NULL::DOUBLE",
+        "expected_count": "0::BIGINT",
+    }  # fmt: skip
+    sums = [*POPULATIONS, *(["numerator_observation", "denominator_observation"] if ratio else [])]
+    sums += ["expected", "expected_count"] if expected else []
+    columns = [
+        "grain_index", "grain", f"CASE stratifier_index {stratifier_name} END AS stratifier",
+        f"greatest(bucket, {start}) AS bucket_start", f"least(bucket_end, {end}) AS bucket_end", "stratifier_index",
+        f"CASE stratifier_index {stratum} END AS stratum",
+        *(name if name in used else f"NULL::VARCHAR AS {name}" for name in DIMENSIONS),
+        *POPULATIONS,
+        "0::BIGINT AS observation_count", *(f"NULL::DOUBLE AS observation_{name}" for name in
+                                            ("sum", "mean", "median", "log_mean", "variance")),
+        *(name if name in sums else f"{constant[name]} AS {name}" for name in
+          ("numerator_observation", "denominator_observation", "expected", "expected_count")),
+        "NULL::DOUBLE AS squared_residuals",
+    ]  # fmt: skip
+    return f"""
+        WITH monthly AS (
+            SELECT bucket_month, CASE {stratifier_case} END AS stratifier_index{", " if used else ""}{dimensions},
+                   {", ".join(monthly_sums)}
+            FROM (SELECT *, date_trunc('month', anchor_date)::DATE AS bucket_month FROM subjects)
+            GROUP BY GROUPING SETS ({sets})
+        ), rolled AS (
+            {" UNION ALL ".join(per_grain)}
+        )
+        SELECT {", ".join(columns)}
+        FROM rolled
         ORDER BY grain_index, bucket_start, stratifier_index, stratum
     """
 
@@ -763,7 +934,10 @@ def evaluate(
     The risk models are fitted on ``reference_period`` (default: the measured period itself, i.e. internal
     standardisation) and applied to the measured period.
     """
-    with quiet_ibis_duckdb_deprecations():
+    # The risk models solve small dense systems (tens of thousands of rows, a few dozen columns). A threaded
+    # BLAS splits each into pieces whose threads spin while they wait; beside DuckDB's own threads that costs
+    # ten times the CPU of solving each on one thread, for the same result.
+    with quiet_ibis_duckdb_deprecations(), threadpool_limits(limits=1, user_api="blas"):
         return _evaluate(
             backend, specs, period, grains=grains, stratifiers=stratifiers, reference_period=reference_period,
             confidence=confidence,

@@ -22,14 +22,13 @@ one medical staff) and wrong for a system-wide one, so a measure that wants it m
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import statsmodels.api as sm
-import statsmodels.formula.api as smf
 
 from medgov.analytics.measures.spec import RiskModelKind
 from medgov.analytics.statistics import risk
@@ -91,6 +90,112 @@ def principal_diagnosis_group(code: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Design:
+    """The design matrix of ``formula``, built with numpy as patsy builds it for the formula.
+
+    Columns: ``Intercept``; then each categorical covariate in treatment coding against its first level in
+    sorted order, one column ``C(name)[T.level]`` per other level; then the numeric covariates as they are.
+    That is patsy's order and naming (terms without numeric factors before those with), so coefficients are
+    named and ordered as a formula fit would name them. Built once per model and reused for every prediction.
+    """
+
+    formula: str
+    categorical: tuple[tuple[str, tuple[str, ...]], ...]
+    numeric: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        dummies = [f"C({name})[T.{level}]" for name, levels in self.categorical for level in levels[1:]]
+        return ("Intercept", *dummies, *self.numeric)
+
+    def matrix(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """The design rows of ``frame`` (covariates already harmonised: no missing values, known levels)."""
+        rows = len(frame)
+        # Column-major, as a formula fit hands the design to statsmodels (a pandas frame's values), so the
+        # floating-point sums in the fit run in the same order.
+        result = np.zeros((rows, len(self.names)), dtype=np.float64, order="F")
+        result[:, 0] = 1.0
+        column = 1
+        for name, levels in self.categorical:
+            codes = pd.Index(levels).get_indexer(pd.Index(frame[name]))
+            if (codes < 0).any():
+                unknown = sorted(set(frame[name][codes < 0].astype(str)))
+                raise ValueError(f"covariate {name!r} has levels the model does not know: {unknown[:5]}")
+            dummy = codes > 0
+            result[np.flatnonzero(dummy), column + codes[dummy] - 1] = 1.0
+            column += len(levels) - 1
+        for name in self.numeric:
+            result[:, column] = frame[name].to_numpy(dtype=np.float64)
+            column += 1
+        return result
+
+
+@dataclass(frozen=True)
+class RiskGroup:
+    """One group of increasing prediction ("decile of risk"): cases, observed and expected totals."""
+
+    group: int
+    n: int
+    observed: float
+    expected: float
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """How well a fitted model describes a set of cases: discrimination and calibration.
+
+    ``c_statistic`` (logistic models only); calibration-in-the-large (``calibration_intercept``) and
+    ``calibration_slope`` (logit scale for logistic models, log scale for Poisson ones; 0 and 1 when perfect);
+    observed and expected totals and their ratio; the ten groups of increasing prediction with their observed and
+    expected totals, and for logistic models the Hosmer-Lemeshow statistic over them (8 degrees of freedom).
+    """
+
+    n: int
+    observed: float
+    expected: float
+    c_statistic: float | None
+    calibration_intercept: float | None
+    calibration_slope: float | None
+    hosmer_lemeshow: float | None
+    hosmer_lemeshow_p: float | None
+    groups: tuple[RiskGroup, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def oe_ratio(self) -> float | None:
+        return self.observed / self.expected if self.expected > 0 else None
+
+
+def check_model(kind: RiskModelKind, outcomes: npt.ArrayLike, predicted: npt.ArrayLike) -> ModelCheck:
+    """Discrimination and calibration of ``predicted`` against ``outcomes`` (:class:`ModelCheck`)."""
+    y = np.asarray(outcomes, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        groups = risk.observed_expected_by_risk_group(y, p)
+        c_value = hl_statistic = hl_p = None
+        if kind is RiskModelKind.LOGISTIC:
+            c_stat = risk.c_statistic(y, p)
+            c_value = c_stat.value
+            calibration = risk.calibration(y, p)
+            lemeshow = risk.hosmer_lemeshow(y, p)
+            hl_statistic, hl_p = lemeshow.statistic, lemeshow.p_value
+            notes.extend(reason for reason in (c_stat.reason, calibration.reason, lemeshow.reason) if reason)
+        else:
+            calibration = risk.poisson_calibration(y, p)
+            notes.extend([calibration.reason] if calibration.reason else [])
+    notes.extend(sorted({f"{type(item.message).__name__}: {item.message}" for item in caught}))
+    return ModelCheck(
+        len(y), float(y.sum()), float(p.sum()), c_value, calibration.intercept, calibration.slope, hl_statistic,
+        hl_p,
+        tuple(RiskGroup(int(group), int(n), float(observed), float(expected)) for group, n, observed, expected
+              in zip(groups["group"], groups["n"], groups["observed"], groups["expected"], strict=True)),
+        tuple(dict.fromkeys(notes)),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class FittedModel:
     """A model fitted on the reference period, with its discrimination and calibration there."""
 
@@ -106,31 +211,48 @@ class FittedModel:
     notes: tuple[str, ...]
     covariates: tuple[str, ...]
     levels: Mapping[str, tuple[str, ...]] = field(repr=False)
-    _predict: object = field(repr=False, compare=False)
+    design: Design = field(repr=False)
+    in_sample: ModelCheck | None = field(default=None, repr=False)
+    _predict: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def predict(self, measured: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Predicted risk (logistic) or expected value (Poisson) for each row of ``measured``."""
-        frame = _harmonise(measured, self.covariates, self.levels)
+        assert self._predict is not None
+        matrix = self.design.matrix(_harmonise(measured, self.covariates, self.levels))
         with warnings.catch_warnings():
             # Overflow in exp() for extreme linear predictors yields risks of 0 or 1, which is what is meant.
             warnings.simplefilter("ignore", RuntimeWarning)
-            return np.asarray(self._predict(frame), dtype=np.float64)  # type: ignore[operator]
+            return np.asarray(self._predict(matrix), dtype=np.float64)
 
 
 def formula_for(covariates: Sequence[str], reference: pd.DataFrame) -> str:
     """``outcome ~ ...`` with categorical covariates in ``C()``; a covariate with one level is left out."""
-    terms = []
-    for name in covariates:
-        if name in CATEGORICAL:
-            if reference[name].nunique() > 1:
-                terms.append(f"C({name})")
-        elif reference[name].nunique() > 1:
-            terms.append(name)
+    terms = [f"C({name})" if name in CATEGORICAL else name for name in _model_terms(covariates, reference)]
     return f"{OUTCOME} ~ " + (" + ".join(terms) if terms else "1")
 
 
+def _model_terms(covariates: Sequence[str], reference: pd.DataFrame) -> list[str]:
+    return [name for name in covariates if reference[name].nunique() > 1]
+
+
+def design_for(covariates: Sequence[str], reference: pd.DataFrame) -> Design:
+    """The :class:`Design` of :func:`formula_for` on ``reference``: levels sorted, the first the reference."""
+    terms = _model_terms(covariates, reference)
+    return Design(
+        formula_for(covariates, reference),
+        tuple((name, tuple(sorted(reference[name].unique()))) for name in terms if name in CATEGORICAL),
+        tuple(name for name in terms if name not in CATEGORICAL),
+    )
+
+
 def fit(kind: RiskModelKind, covariates: Sequence[str], reference: pd.DataFrame) -> FittedModel | str:
-    """Fit the model on ``reference`` (columns ``outcome`` and the covariates); a string says why it cannot."""
+    """Fit the model on ``reference`` (columns ``outcome`` and the covariates); a string says why it cannot.
+
+    The design matrix is built once with numpy (:class:`Design`) rather than through a formula, and the fit's
+    own predictions give its in-sample discrimination and calibration (:func:`check_model`).
+    """
     if len(reference) < 2:
         return "the reference period has fewer than 2 cases"
     frame = _categorical(reference, covariates)
@@ -138,38 +260,44 @@ def fit(kind: RiskModelKind, covariates: Sequence[str], reference: pd.DataFrame)
         if name in CATEGORICAL:
             frame[name] = _pool_sparse_levels(frame[name], frame[OUTCOME], logistic=kind is RiskModelKind.LOGISTIC)
     levels = {name: tuple(frame[name].value_counts().index.astype(str)) for name in covariates if name in CATEGORICAL}
-    formula = formula_for(covariates, frame)
+    design = design_for(covariates, frame)
+    outcome = frame[OUTCOME].to_numpy(dtype=np.float64)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if kind is RiskModelKind.LOGISTIC:
-            events = float(frame[OUTCOME].sum())
+            events = float(outcome.sum())
             if events == 0 or events == len(frame):
                 return "the reference period needs at least one event and one non-event"
-            model = risk.fit_logistic_model(frame, formula)
-            predicted = risk.predict_risk(model, frame)
-            c_stat = risk.c_statistic(frame[OUTCOME].to_numpy(), predicted)
-            calibration = risk.calibration(frame[OUTCOME].to_numpy(), predicted)
-            fitted = FittedModel(
-                kind, formula, dict(model.coefficients), model.n, events, model.converged, c_stat.value,
-                calibration.intercept, calibration.slope, (), tuple(covariates), levels,
-                lambda measured: risk.predict_risk(model, measured),
-            )  # fmt: skip
+            matrix = design.matrix(frame)
+            model = risk.fit_logistic_design(outcome, matrix, design.names, formula=design.formula)
+            predicted = risk.predict_risk(model, matrix)
+            coefficients, n, converged = dict(model.coefficients), model.n, model.converged
+
+            def predict(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                return risk.predict_risk(model, rows)
         else:
-            result = smf.glm(formula, data=frame, family=sm.families.Poisson()).fit(scale="X2")
-            fitted = FittedModel(
-                kind, formula, {str(k): float(v) for k, v in result.params.items()}, int(result.nobs),
-                float(frame[OUTCOME].sum()), bool(result.converged), None, None, None, (), tuple(covariates), levels,
-                result.predict,
-            )  # fmt: skip
+            # As a formula fit would, leave out cases without an observation.
+            present = ~np.isnan(outcome)
+            matrix = design.matrix(frame[present])
+            result = sm.GLM(outcome[present], matrix, family=sm.families.Poisson()).fit(scale="X2")
+            predicted = np.asarray(result.fittedvalues, dtype=np.float64)
+            outcome, events = outcome[present], float(np.nansum(outcome))
+            coefficients = {name: float(value) for name, value in zip(design.names, result.params, strict=True)}
+            n, converged = int(result.nobs), bool(result.converged)
+
+            def predict(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                return np.asarray(result.predict(rows), dtype=np.float64)
+
     notes.extend(sorted({f"{type(item.message).__name__}: {item.message}" for item in caught}))
-    if not fitted.converged:
+    if not converged:
         notes.append("the model did not converge")
+    in_sample = check_model(kind, outcome, predicted)
     return FittedModel(
-        fitted.kind, fitted.formula, fitted.coefficients, fitted.n, fitted.events, fitted.converged,
-        fitted.c_statistic, fitted.calibration_intercept, fitted.calibration_slope, tuple(notes), fitted.covariates,
-        fitted.levels,
-        fitted._predict,
+        kind, design.formula, coefficients, n, events, converged, in_sample.c_statistic,
+        in_sample.calibration_intercept if kind is RiskModelKind.LOGISTIC else None,
+        in_sample.calibration_slope if kind is RiskModelKind.LOGISTIC else None, tuple(notes), tuple(covariates),
+        levels, design, in_sample, predict,
     )  # fmt: skip
 
 

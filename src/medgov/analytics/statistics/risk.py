@@ -88,19 +88,46 @@ def fit_logistic_model(reference: pd.DataFrame, formula: str) -> RiskModel:
     if values.isna().any() or not values.isin([0, 1]).all():
         raise ValueError(f"outcome column {outcome!r} must hold only 0 and 1")
     result = smf.glm(formula, data=reference, family=sm.families.Binomial()).fit()
+    return _risk_model(formula, result, result.params.index, int(values.sum()))
+
+
+def fit_logistic_design(
+    outcomes: npt.ArrayLike, design: npt.ArrayLike, names: Sequence[str], *, formula: str
+) -> RiskModel:
+    """Fit a logistic model on a ready design matrix (one row per case, one column per name in ``names``).
+
+    The same estimator as :func:`fit_logistic_model` (binomial GLM, logit link, IRLS) without a formula: the
+    caller builds the design once and reuses it, e.g. for the reference fit and for predicting the measured
+    period. ``formula`` only describes the model. Apply it with :func:`predict_risk` on a design matrix with the
+    same columns.
+    """
+    y = np.asarray(outcomes, dtype=np.float64)
+    x = np.asarray(design, dtype=np.float64)
+    if x.ndim != 2 or x.shape != (len(y), len(names)):
+        raise ValueError(f"design must have one row per outcome and {len(names)} columns, not shape {x.shape}")
+    if np.isnan(y).any() or not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("outcomes must hold only 0 and 1")
+    result = sm.GLM(y, x, family=sm.families.Binomial()).fit()
+    return _risk_model(formula, result, names, int(y.sum()))
+
+
+def _risk_model(formula: str, result: Any, names: Sequence[str], events: int) -> RiskModel:
+    params, errors = np.asarray(result.params, dtype=np.float64), np.asarray(result.bse, dtype=np.float64)
     return RiskModel(
         formula=formula,
-        coefficients={str(k): float(v) for k, v in result.params.items()},
-        standard_errors={str(k): float(v) for k, v in result.bse.items()},
+        coefficients={str(name): float(value) for name, value in zip(names, params, strict=True)},
+        standard_errors={str(name): float(value) for name, value in zip(names, errors, strict=True)},
         n=int(result.nobs),
-        events=int(values.sum()),
+        events=events,
         converged=bool(result.converged),
         _result=result,
     )
 
 
-def predict_risk(model: RiskModel, measured: pd.DataFrame) -> FloatArray:
-    """Predicted probability ``1 / (1 + exp(-x'beta))`` for each row of the measured period."""
+def predict_risk(model: RiskModel, measured: pd.DataFrame | FloatArray) -> FloatArray:
+    """Predicted probability ``1 / (1 + exp(-x'beta))`` for each row of the measured period: a frame with the
+    formula's columns for a model from :func:`fit_logistic_model`, a design matrix for one from
+    :func:`fit_logistic_design`."""
     return np.asarray(model._result.predict(measured), dtype=np.float64)
 
 
@@ -178,6 +205,59 @@ def calibration(outcomes: Sequence[int] | npt.ArrayLike, predicted: Sequence[flo
     slope_fit = sm.GLM(y, sm.add_constant(linear, has_constant="add"), family=binomial).fit()
     intercept_fit = sm.GLM(y, np.ones((len(y), 1)), family=binomial, offset=linear).fit()
     return Calibration(float(intercept_fit.params[0]), float(slope_fit.params[1]))
+
+
+def poisson_calibration(observed: npt.ArrayLike, predicted: npt.ArrayLike) -> Calibration:
+    """Calibration intercept and slope of predicted means (a log-linear model, e.g. length of stay) against
+    observed values, the log-link analogue of :func:`calibration`.
+
+    Slope: ``b`` in ``log E(y) = a + b log(mu)``; intercept (calibration-in-the-large): ``a`` in
+    ``log E(y) = a + offset(log(mu))``, which is ``log(sum y / sum mu)``, the log of the overall observed/expected
+    ratio. Both by Poisson quasi-likelihood, so ``y`` may be any non-negative value (Steyerberg, Clinical
+    Prediction Models, 2nd ed. 2019, section 15.3). A perfectly calibrated model has intercept 0 and slope 1.
+    """
+    y = np.asarray(observed, dtype=np.float64)
+    mu = np.asarray(predicted, dtype=np.float64)
+    if y.shape != mu.shape or y.ndim != 1:
+        raise ValueError("observed and predicted must be one-dimensional and of the same length")
+    if np.isnan(y).any() or (y < 0).any():
+        raise ValueError("observed must hold non-negative numbers")
+    if np.isnan(mu).any() or (mu <= 0).any():
+        return Calibration(None, None, "predicted means must be positive")
+    if len(y) < 2 or y.sum() == 0:
+        return Calibration(None, None, "needs at least two cases and a positive observed total")
+    linear = np.log(mu)
+    intercept = float(np.log(y.sum() / mu.sum()))
+    if np.ptp(linear) == 0:
+        return Calibration(intercept, None, "every predicted mean is the same")
+    slope_fit = sm.GLM(y, sm.add_constant(linear, has_constant="add"), family=sm.families.Poisson()).fit()
+    return Calibration(intercept, float(slope_fit.params[1]))
+
+
+def observed_expected_by_risk_group(
+    observed: npt.ArrayLike, predicted: npt.ArrayLike, *, groups: int = 10
+) -> pd.DataFrame:
+    """Observed and expected totals over ``groups`` groups of increasing prediction ("deciles of risk").
+
+    Rows are sorted by prediction and split into groups of as equal size as possible, as in
+    :func:`hosmer_lemeshow`, for any outcome (events or a continuous observation such as days). Columns:
+    ``group`` (1 = lowest prediction), ``n``, ``observed``, ``expected``, ``oe_ratio`` (NaN when expected is 0).
+    """
+    if groups < 1:
+        raise ValueError(f"groups must be at least 1, not {groups}")
+    y = np.asarray(observed, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    if y.shape != p.shape or y.ndim != 1:
+        raise ValueError("observed and predicted must be one-dimensional and of the same length")
+    if np.isnan(y).any() or np.isnan(p).any():
+        raise ValueError("observed and predicted must not hold missing values")
+    order = np.argsort(p, kind="stable")
+    records = []
+    for number, index in enumerate(np.array_split(order, min(groups, len(y)) or 1), start=1):
+        observed_total, expected_total = float(y[index].sum()), float(p[index].sum())
+        ratio = observed_total / expected_total if expected_total > 0 else float("nan")
+        records.append((number, len(index), observed_total, expected_total, ratio))
+    return pd.DataFrame.from_records(records, columns=["group", "n", "observed", "expected", "oe_ratio"])
 
 
 def observed_expected_by_stratum(

@@ -118,6 +118,8 @@ def run(
                 f"risk model {model.measure_id}: {model.kind} {model.formula or ''} on {model.reference_period}, "
                 f"n={model.n}, c={c_statistic}, calibration slope={_cell(model.calibration_slope)}"
             )
+            for label, check in (("in sample", model.in_sample), ("held out", model.held_out)):
+                console.print(f"  {label}: {_model_check(check)}")
         return
     if output_format is OutputFormat.csv:
         buffer = io.StringIO()
@@ -138,6 +140,22 @@ def run(
         out.write_text(text)
     else:
         typer.echo(text, nl=False)
+
+
+def _model_check(check: api.ModelCheck | None) -> str:
+    """One line of a model's discrimination and calibration on a set of cases."""
+    if check is None:
+        return "no cases (the measured period lies within the reference period)"
+    parts = [f"n={check.n}", f"O={check.observed:,.0f}", f"E={check.expected:,.1f}", f"O/E={_cell(check.oe_ratio)}"]
+    if check.c_statistic is not None:
+        parts.append(f"c={check.c_statistic:.3f}")
+    parts.append(f"calibration-in-the-large={_cell(check.calibration_intercept)}")
+    parts.append(f"slope={_cell(check.calibration_slope)}")
+    if check.hosmer_lemeshow is not None:
+        parts.append(f"Hosmer-Lemeshow={check.hosmer_lemeshow:.1f} (p={_cell(check.hosmer_lemeshow_p)})")
+    deciles = " ".join(_cell(group.observed / group.expected if group.expected else None) for group in check.groups)
+    parts.append(f"O/E by decile of risk: {deciles}")
+    return ", ".join(parts + list(check.notes))
 
 
 def _cell(value: Any) -> str:
