@@ -139,8 +139,8 @@ def _stage_ndjson_sql() -> str:
             AND regexp_full_match(member[6]->>'$', '{_PLAIN_INSTANT}')
             AND TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ) IS NOT NULL
         ))
-        AND NOT contains(member[1], '"reference":"urn:')
     """
+    no_urn_reference = """NOT contains(member[1], '"reference":"urn:')"""
     return f"""
     INSERT INTO raw_resource
     SELECT
@@ -151,8 +151,13 @@ def _stage_ndjson_sql() -> str:
         coalesce(md5(member[1]), ''), coalesce(member[1], '{{}}'),
         $source_file, line_number,
         CASE
-            WHEN member IS NULL OR regexp_matches(line, '{_LENIENT_JSON}') THEN {_REREAD_FILE}
-            WHEN {plain_resource} THEN NULL
+            WHEN member IS NULL THEN {_REREAD_FILE}
+            -- A line written as DuckDB writes it (compact, as most exports are) takes one scan for both lenient
+            -- JSON and a urn: reference; a line that matches either is looked at as any other.
+            WHEN line = member[1] AND NOT regexp_matches(line, '{_LENIENT_JSON}|"reference":"urn:')
+                THEN CASE WHEN {plain_resource} THEN NULL ELSE {_HAND_BACK} END
+            WHEN regexp_matches(line, '{_LENIENT_JSON}') THEN {_REREAD_FILE}
+            WHEN {plain_resource} AND {no_urn_reference} THEN NULL
             ELSE {_HAND_BACK}
         END,
         $load_id
