@@ -321,6 +321,51 @@ def test_a_failure_half_way_leaves_the_warehouse_as_it_was(
     assert rows(warehouse, "SELECT * FROM load_log") == log_before
 
 
+def test_a_file_duckdb_fails_to_read_is_loaded_again_by_the_python_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encounters = write_ndjson(
+        tmp_path / "Encounter.ndjson",
+        [{"resourceType": "Encounter", "id": f"e{i}", "subject": {"reference": "Patient/p0"}} for i in range(3)],
+    )
+    patients = write_ndjson(
+        tmp_path / "Patient.ndjson", [{"resourceType": "Patient", "id": f"p{i}"} for i in range(4)] + [{"id": "x"}]
+    )
+    expected = tmp_path / "python.duckdb"
+    with monkeypatch.context() as python_only:
+        python_only.setattr(landing, "_every_line_starts_an_object", lambda source: False)
+        api.ingest([encounters, patients], expected)
+    # The statement for Patient.ndjson fails (as it would were the file cut short after the scan), which aborts
+    # the transaction after Encounter.ndjson has landed.
+    failing = (
+        landing._STAGE_NDJSON_SQL.rstrip()
+        + " WHERE CASE WHEN $path LIKE '%Patient.ndjson' THEN error('injected') ELSE true END"
+    )
+    monkeypatch.setattr(landing, "_STAGE_NDJSON_SQL", failing)
+    failed: list[str] = []
+    stage_ndjson = landing.Lander._stage_ndjson
+
+    def recording_stage_ndjson(lander: landing.Lander, source: Any, file_index: int) -> bool:
+        try:
+            return stage_ndjson(lander, source, file_index)
+        except landing.ReadByPythonInstead:
+            failed.append(source.path.name)
+            raise
+
+    monkeypatch.setattr(landing.Lander, "_stage_ndjson", recording_stage_ndjson)
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    report = api.ingest([encounters, patients], warehouse)
+
+    assert report.load_id == 1
+    assert report.by_resource_type["Encounter"] == ResourceTypeCounts(read=3, new=3)
+    assert report.by_resource_type["Patient"] == ResourceTypeCounts(read=4, new=4)
+    assert report.quarantine_reasons == {"missing_resource_type": 1}
+    assert snapshot(warehouse) == snapshot(expected)
+    assert rows(warehouse, "SELECT load_id, read FROM load_log") == [(1, 8)]
+    assert failed == ["Patient.ndjson"]
+
+
 def test_the_same_content_is_unchanged_whatever_its_whitespace_or_form(tmp_path: Path, reader: str) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     resource = {"resourceType": "Patient", "id": "a", "gender": "female", "extension": [{"valueDecimal": 7.2}]}

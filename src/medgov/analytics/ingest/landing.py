@@ -1,24 +1,26 @@
 """Landing resources raw in the warehouse, idempotently; quarantining what cannot land.
 
-``raw_resource`` holds one row per (resource_type, id): the newest version seen. A load lands in two steps.
+``raw_resource`` holds one row per (resource_type, id): the newest version seen. A load, inside its transaction,
+first writes every record it reads straight into ``raw_resource``, tagged with the load's id, beside the stored
+versions, and then settles each key in one merge: the records that lose are deleted again, and so are the stored
+rows they supersede. Each resource is so written once, as DuckDB's own read of the file would write it.
 
-Staging, before the load's transaction, into temporary tables of the connection (so a file that cannot be read
-changes nothing the warehouse holds): every record read goes to ``staged_resource`` with its place in the load
-(file, line, Bundle entry), identity, version metadata, content hash and JSON, and every record that cannot land
-to ``staged_rejected``. An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB
-itself: one ``read_ndjson_objects`` statement per file, numbered ``WITH ORDINALITY`` (which skips blank lines,
-hence the first condition, checked by a byte scan), computing the columns in SQL. Only what those checks cannot
-vouch for goes back to the Python readers: a line that is valid JSON but not a plain resource (a Bundle, a missing
-or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by its line;
-a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors`` returns it
-as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that breaks, is
-read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give it. JSON
-documents take the Python readers directly.
+An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB itself: one
+``read_ndjson_objects ... INSERT INTO raw_resource`` statement per file, numbered ``WITH ORDINALITY`` (which skips
+blank lines, hence the first condition, checked by a byte scan), computing the columns in SQL. Only what those
+checks cannot vouch for goes back to the Python readers; such a line lands marked (a negative ``source_entry``,
+which no record has) and is taken out again: a line that is valid JSON but not a plain resource (a Bundle, a
+missing or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by
+its line; a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors``
+returns it as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that
+breaks, is read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give
+it. JSON documents take the Python readers directly. A statement that fails aborts DuckDB's transaction, so
+the load (see :mod:`load`) is then rolled back and run again with that file read by the Python readers.
 
-Merging, inside the load's transaction, set-based: a resource whose key occurs once in the load is compared with
-the stored version in one join; the keys that occur more than once (rare: one export seldom repeats a resource)
-are replayed in load order in Python from their version metadata alone. Then one delete of the superseded rows
-and one insert of the winners.
+Merging, set-based: a resource whose key occurs once in the load is compared with the stored version in one
+join; the keys that occur more than once (rare: one export seldom repeats a resource) are replayed in load order
+in Python from their version metadata alone. Then one delete of the superseded stored rows and, when there are
+any, one of the load's records that did not win.
 
 Records of one resource are taken in the order they are read, as if applied one by one: a record newer than the
 current version replaces it, an older one is ``stale`` and leaves it, and one whose metadata cannot tell it
@@ -28,9 +30,9 @@ otherwise replaces it, because the later export is the better guess at the truth
 The content hash is the MD5 of the resource as stored: DuckDB's compact serialisation of the parsed JSON, which
 both paths produce, so whitespace and the way a resource arrived do not change it.
 
-Memory: Python holds at most ``chunk_size`` records and one line or document at a time (as before); the staged
-tables live in DuckDB's buffer pool, which ``memory_limit`` caps and which spills to the warehouse's temporary
-directory beyond it, so a load larger than memory needs disk, not RAM.
+Memory: Python holds at most ``chunk_size`` records and one line or document at a time (as before); the load's
+rows live in DuckDB's buffer pool, which ``memory_limit`` caps and which writes them to the warehouse file (or
+spills them to its temporary directory) beyond it, so a load larger than memory needs disk, not RAM.
 """
 
 from __future__ import annotations
@@ -63,11 +65,11 @@ or a NULL row) is read by the Python readers instead."""
 ProgressCallback = Callable[[int, Path], None]
 """Called with the number of on-disk bytes just consumed and the file being read."""
 
-# How a staged NDJSON line is landed: in SQL as it is, by the Python readers from its parsed JSON, or (the
-# whole file) by the Python readers from the file.
-_ROUTE_SQL = 0
-_ROUTE_HAND_BACK = 1
-_ROUTE_REREAD_FILE = 2
+# How a line DuckDB read lands: in SQL as it is (source_entry NULL), or marked in source_entry, which is never
+# negative for a record, to be taken out again and read by the Python readers: from its parsed JSON, or (the
+# whole file) from the file.
+_HAND_BACK = -2
+_REREAD_FILE = -3
 
 # A line DuckDB parses but RFC 8259 (and so the Python readers) rejects: NaN or Infinity, a trailing comma, an
 # exponent beyond a double. Matches inside strings only send a file to the slower, exact path.
@@ -82,20 +84,10 @@ _PLAIN_INSTANT = r"[12][0-9]{3}-[01][0-9]-[0-3][0-9]T([01][0-9]|2[0-3]):[0-5][0-
 _LINE_NOT_AN_OBJECT = re.compile(rb"\n[^{]")
 _PRESCAN_BYTES = 16 * 1024 * 1024
 
-_STAGED_RESOURCE_DDL = """
-CREATE OR REPLACE TEMP TABLE staged_resource (
+_LOAD_FILE_DDL = """
+CREATE OR REPLACE TEMP TABLE load_file (
     file_index INTEGER NOT NULL,
-    source_file VARCHAR NOT NULL,
-    source_line BIGINT,
-    source_entry BIGINT,
-    entry_order BIGINT NOT NULL,
-    resource_type VARCHAR,
-    id VARCHAR,
-    version_id VARCHAR,
-    last_updated TIMESTAMP,
-    content_hash VARCHAR,
-    resource JSON,
-    route TINYINT NOT NULL
+    source_file VARCHAR NOT NULL
 )
 """
 
@@ -147,21 +139,28 @@ def _stage_ndjson_sql() -> str:
             AND regexp_full_match(member[6]->>'$', '{_PLAIN_INSTANT}')
             AND TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ) IS NOT NULL
         ))
-        AND NOT contains(member[1], '"reference":"urn:')
     """
+    no_urn_reference = """NOT contains(member[1], '"reference":"urn:')"""
     return f"""
-    INSERT INTO staged_resource
+    INSERT INTO raw_resource
     SELECT
-        $file_index, $source_file, line_number, NULL, -1,
-        member[2]->>'$', member[3]->>'$', member[5]->>'$',
+        -- A marked line is only looked at again, so its NOT NULL columns take placeholders.
+        coalesce(member[2]->>'$', ''), coalesce(member[3]->>'$', ''), member[5]->>'$',
         -- The session is UTC (connection.connect), so this is the instant's UTC wall time.
         TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ)::TIMESTAMP,
-        md5(member[1]), member[1],
+        coalesce(md5(member[1]), ''), coalesce(member[1], '{{}}'),
+        $source_file, line_number,
         CASE
-            WHEN member IS NULL OR regexp_matches(line, '{_LENIENT_JSON}') THEN {_ROUTE_REREAD_FILE}
-            WHEN {plain_resource} THEN {_ROUTE_SQL}
-            ELSE {_ROUTE_HAND_BACK}
-        END
+            WHEN member IS NULL THEN {_REREAD_FILE}
+            -- A line written as DuckDB writes it (compact, as most exports are) takes one scan for both lenient
+            -- JSON and a urn: reference; a line that matches either is looked at as any other.
+            WHEN line = member[1] AND NOT regexp_matches(line, '{_LENIENT_JSON}|"reference":"urn:')
+                THEN CASE WHEN {plain_resource} THEN NULL ELSE {_HAND_BACK} END
+            WHEN regexp_matches(line, '{_LENIENT_JSON}') THEN {_REREAD_FILE}
+            WHEN {plain_resource} AND {no_urn_reference} THEN NULL
+            ELSE {_HAND_BACK}
+        END,
+        $load_id
     FROM (
         SELECT
             ordinality AS line_number,
@@ -176,45 +175,71 @@ def _stage_ndjson_sql() -> str:
     """
 
 
-class Lander:
-    """Stages files (:meth:`stage`), then merges them into ``raw_resource``/``quarantine`` (:meth:`land`).
+class ReadByPythonInstead(Exception):
+    """DuckDB's statement for ``path`` failed, which aborts the load's transaction: the caller rolls back and
+    loads again with the file read by the Python readers (the file changed since the scan, say)."""
 
-    Staging runs outside any transaction and touches only the connection's temporary tables; the caller runs
-    :meth:`land` inside its transaction and calls :meth:`close` at the end, whatever happened.
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"DuckDB could not read {path}; it is read by the Python readers instead")
+        self.path = path
+
+
+class Lander:
+    """Lands files straight into ``raw_resource`` (:meth:`stage`), then settles each key (:meth:`land`).
+
+    Everything runs in the caller's transaction, with the load's id (``raw_resource.load_id``) telling the load's
+    rows from the stored ones; the caller calls :meth:`close` at the end, whatever happened. ``read_by_python``
+    names files to be read by the Python readers whatever they look like (see :class:`ReadByPythonInstead`).
     """
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, *, chunk_size: int) -> None:
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        *,
+        chunk_size: int,
+        load_id: int,
+        read_by_python: frozenset[Path] = frozenset(),
+    ) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk size must be at least 1, not {chunk_size}")
         self.connection = connection
         self.chunk_size = chunk_size
+        self.load_id = load_id
+        self.read_by_python = read_by_python
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
-        self._resources: list[tuple[Resource, int, str]] = []
+        self._resources: list[tuple[Resource, str]] = []
         self._rejected: list[tuple[Rejected, str]] = []
         self._files: list[str] = []
-        for statement in (_STAGED_RESOURCE_DDL, _STAGED_REJECTED_DDL, _VERSION_ORDER_MACRO):
+        for statement in (_LOAD_FILE_DDL, _STAGED_REJECTED_DDL, _VERSION_ORDER_MACRO):
             run(connection, statement)
 
     def close(self) -> None:
-        for table in ("staged_resource", "staged_rejected", "staged_key_repeat", "staged_outcome", "staged_hand_back"):
+        for table in ("load_file", "staged_rejected", "staged_key_repeat", "staged_outcome", "staged_hand_back"):
             run(self.connection, f"DROP TABLE IF EXISTS temp.{table}")
         run(self.connection, "DROP MACRO IF EXISTS temp.fhir_version_order")
 
     def stage(self, path: Path, progress: ProgressCallback | None = None, progress_every: int = 2_000) -> int:
-        """Stage one file's records; returns its size in bytes."""
+        """Land one file's records in ``raw_resource`` (and its rejected ones in a temporary table); returns its
+        size in bytes. Raises :class:`ReadByPythonInstead` when DuckDB's statement for it fails."""
         source = SourceFile(path)
         file_index = len(self._files)
         self._files.append(str(path))
+        run(self.connection, "INSERT INTO load_file VALUES (?, ?)", [file_index, str(path)])
         # Small files too: DuckDB's statement costs milliseconds, while the Python path's first Arrow batch makes
         # DuckDB import pandas, which costs a second or more.
-        if source.is_ndjson() and _every_line_starts_an_object(source) and self._stage_ndjson(source, file_index):
+        if (
+            path not in self.read_by_python
+            and source.is_ndjson()
+            and _every_line_starts_an_object(source)
+            and self._stage_ndjson(source, file_index)
+        ):
             if progress is not None:
                 progress(source.size, path)
             return source.size
         reported = 0
         for count, record in enumerate(source.records(), start=1):
-            self._add(record, file_index, str(path))
+            self._add(record, str(path))
             if progress is not None and count % progress_every == 0:
                 position = source.bytes_read
                 progress(position - reported, path)
@@ -225,68 +250,71 @@ class Lander:
         return source.size
 
     def _stage_ndjson(self, source: SourceFile, file_index: int) -> bool:
-        """Stage an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers."""
+        """Land an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers."""
         source_file = str(source.path)
         try:
             run(
                 self.connection,
                 _STAGE_NDJSON_SQL,
                 {
-                    "file_index": file_index,
+                    "load_id": self.load_id,
                     "source_file": source_file,
                     "path": source_file,
                     "compression": "gzip" if source.compressed else "none",
                 },
             )
-        except duckdb.Error:
-            # Outside a transaction a failed INSERT leaves nothing behind (the file changed since the scan, say);
-            # the Python readers read what they can and quarantine the rest with its place.
-            return False
-        routes = dict(
+        except duckdb.Error as error:
+            raise ReadByPythonInstead(source.path) from error
+        marked = dict(
             self.connection.execute(
-                "SELECT route, count(*) FROM staged_resource WHERE file_index = ? AND route <> ? GROUP BY route",
-                [file_index, _ROUTE_SQL],
+                """
+                SELECT source_entry, count(*) FROM raw_resource
+                WHERE load_id = ? AND source_file = ? AND source_entry < 0 GROUP BY source_entry
+                """,
+                [self.load_id, source_file],
             ).fetchall()
         )
-        if routes.get(_ROUTE_REREAD_FILE):
-            run(self.connection, "DELETE FROM staged_resource WHERE file_index = ?", [file_index])
+        if marked.get(_REREAD_FILE):
+            run(
+                self.connection,
+                "DELETE FROM raw_resource WHERE load_id = ? AND source_file = ?",
+                [self.load_id, source_file],
+            )
             return False
-        if routes.get(_ROUTE_HAND_BACK):
-            self._hand_back(file_index, source_file)
+        if marked.get(_HAND_BACK):
+            self._hand_back(source_file)
         return True
 
-    def _hand_back(self, file_index: int, source_file: str) -> None:
+    def _hand_back(self, source_file: str) -> None:
         """Land the lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed JSON."""
+        parameters = {"load_id": self.load_id, "source_file": source_file}
+        where = f"load_id = $load_id AND source_file = $source_file AND source_entry = {_HAND_BACK}"
         run(
             self.connection,
             f"""
             CREATE OR REPLACE TEMP TABLE staged_hand_back AS
-            SELECT source_line, resource::VARCHAR AS resource FROM staged_resource
-            WHERE file_index = $file_index AND route = {_ROUTE_HAND_BACK}
-            ORDER BY source_line
+            SELECT row_number() OVER (ORDER BY source_line) - 1 AS position, source_line, resource::VARCHAR AS resource
+            FROM raw_resource WHERE {where}
             """,
-            {"file_index": file_index},
+            parameters,
         )
-        run(
-            self.connection,
-            f"DELETE FROM staged_resource WHERE file_index = ? AND route = {_ROUTE_HAND_BACK}",
-            [file_index],
-        )
+        run(self.connection, f"DELETE FROM raw_resource WHERE {where}", parameters)
         total = int(scalar(self.connection, "SELECT count(*) FROM staged_hand_back"))
         for start in range(0, total, self.chunk_size):
             lines = self.connection.execute(
-                "SELECT source_line, resource FROM staged_hand_back WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+                # Not rowid: rows written in a transaction are numbered from 2**62 until it commits.
+                "SELECT source_line, resource FROM staged_hand_back WHERE position >= ? AND position < ? ORDER BY position",
                 [start, start + self.chunk_size],
             ).fetchall()
             for source_line, text in lines:
                 for record in records_from_json(text, source_line=source_line):
-                    self._add(record, file_index, source_file)
+                    self._add(record, source_file)
         self._flush()
         run(self.connection, "DROP TABLE staged_hand_back")
 
-    def _add(self, record: Resource | Rejected, file_index: int, source_file: str) -> None:
+    def _add(self, record: Resource | Rejected, source_file: str) -> None:
         if isinstance(record, Resource):
-            self._resources.append((record, file_index, source_file))
+            self._resources.append((record, source_file))
         else:
             self._rejected.append((record, source_file))
         if len(self._resources) + len(self._rejected) >= self.chunk_size:
@@ -294,19 +322,19 @@ class Lander:
 
     def _flush(self) -> None:
         if self._resources:
-            _stage_resources(self.connection, self._resources)
+            _stage_resources(self.connection, self._resources, self.load_id)
             self._resources = []
         if self._rejected:
             _stage_rejected(self.connection, self._rejected)
             self._rejected = []
 
-    def land(self, load_id: int) -> None:
-        """Merge the staged records into ``raw_resource``, quarantine the rejected ones, and drop older quarantine
-        rows of the files read: the quarantine says what is wrong with each file as last loaded, so a fixed file
-        reloaded leaves none behind and a reload adds no repeats. Runs in the caller's transaction."""
+    def land(self) -> None:
+        """Settle each key of the load's records in ``raw_resource``, quarantine the rejected ones, and drop older
+        quarantine rows of the files read: the quarantine says what is wrong with each file as last loaded, so a
+        fixed file reloaded leaves none behind and a reload adds no repeats."""
         self._flush()
-        self.outcomes.update(merge_resources(self.connection, load_id))
-        rejected = land_quarantine(self.connection, load_id, self._files)
+        self.outcomes.update(merge_resources(self.connection, self.load_id))
+        rejected = land_quarantine(self.connection, self.load_id, self._files)
         for (resource_type, reason), count in rejected.items():
             self.outcomes[(resource_type or UNKNOWN_RESOURCE_TYPE, QUARANTINED)] += count
             self.reasons[reason] += count
@@ -366,22 +394,21 @@ def _lines_start_objects(stream: IO[bytes]) -> bool:
     return True
 
 
-def _stage_resources(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Resource, int, str]]) -> None:
+def _stage_resources(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Resource, str]], load_id: int) -> None:
     batch = pa.table(
         {
-            "file_index": pa.array([file_index for _, file_index, _ in rows], pa.int32()),
-            "source_file": pa.array([source for _, _, source in rows], pa.string()),
-            "source_line": pa.array([r.source_line for r, _, _ in rows], pa.int64()),
-            "source_entry": pa.array([r.source_entry for r, _, _ in rows], pa.int64()),
-            "resource_type": pa.array([r.resource_type for r, _, _ in rows], pa.string()),
-            "id": pa.array([r.id for r, _, _ in rows], pa.string()),
-            "version_id": pa.array([r.version_id for r, _, _ in rows], pa.string()),
+            "source_file": pa.array([source for _, source in rows], pa.string()),
+            "source_line": pa.array([r.source_line for r, _ in rows], pa.int64()),
+            "source_entry": pa.array([r.source_entry for r, _ in rows], pa.int64()),
+            "resource_type": pa.array([r.resource_type for r, _ in rows], pa.string()),
+            "id": pa.array([r.id for r, _ in rows], pa.string()),
+            "version_id": pa.array([r.version_id for r, _ in rows], pa.string()),
             # Naive UTC: the warehouse's TIMESTAMP columns are UTC by contract.
             "last_updated": pa.array(
-                [r.last_updated.replace(tzinfo=None) if r.last_updated else None for r, _, _ in rows],
+                [r.last_updated.replace(tzinfo=None) if r.last_updated else None for r, _ in rows],
                 pa.timestamp("us"),
             ),
-            "body": pa.array([r.body for r, _, _ in rows], pa.binary()).cast(pa.string()),
+            "body": pa.array([r.body for r, _ in rows], pa.binary()).cast(pa.string()),
         }
     )
     connection.register("resource_batch", batch)
@@ -389,12 +416,13 @@ def _stage_resources(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Res
         # json_extract(body, '$') stores the same compact form the NDJSON path stores, so the hash agrees.
         run(
             connection,
-            f"""
-            INSERT INTO staged_resource
-            SELECT file_index, source_file, source_line, source_entry, coalesce(source_entry, -1),
-                   resource_type, id, version_id, last_updated, md5(resource), resource, {_ROUTE_SQL}
+            """
+            INSERT INTO raw_resource
+            SELECT resource_type, id, version_id, last_updated, md5(resource), resource,
+                   source_file, source_line, source_entry, ?
             FROM (SELECT *, json_extract(body, '$') AS resource FROM resource_batch)
             """,
+            [load_id],
         )
     finally:
         connection.unregister("resource_batch")
@@ -421,23 +449,29 @@ def _stage_rejected(connection: duckdb.DuckDBPyConnection, rejected: list[tuple[
 
 
 def merge_resources(connection: duckdb.DuckDBPyConnection, load_id: int) -> Counter[tuple[str, str]]:
-    """Merge ``staged_resource`` into ``raw_resource``; returns how many records of each resource type had each
-    outcome."""
+    """Settle the load's records (the rows of ``raw_resource`` with ``load_id``) against the stored versions:
+    delete the stored rows they supersede and the records that do not win; returns how many records of each
+    resource type had each outcome."""
+    loaded = f"(SELECT * FROM raw_resource WHERE load_id = {int(load_id)})"
+    stored = f"""(
+        SELECT resource_type, id, version_id, last_updated, content_hash FROM raw_resource
+        WHERE load_id <> {int(load_id)}
+    )"""
     run(
         connection,
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE staged_key_repeat AS
-        SELECT resource_type, id FROM staged_resource GROUP BY resource_type, id HAVING count(*) > 1
+        SELECT resource_type, id FROM {loaded} GROUP BY resource_type, id HAVING count(*) > 1
         """,
     )
     run(
         connection,
         f"""
         CREATE OR REPLACE TEMP TABLE staged_outcome AS
-        SELECT file_index, source_line, entry_order, resource_type, id, outcome, outcome IN ('{NEW}', '{REPLACED}') AS winner, stored
+        SELECT source_file, source_line, entry_order, resource_type, id, outcome, outcome IN ('{NEW}', '{REPLACED}') AS winner, stored
         FROM (
             SELECT
-                s.file_index, s.source_line, s.entry_order, s.resource_type, s.id,
+                s.source_file, s.source_line, coalesce(s.source_entry, -1) AS entry_order, s.resource_type, s.id,
                 CASE
                     WHEN r.id IS NULL THEN '{NEW}'
                     WHEN fhir_version_order(s.last_updated, s.version_id, r.last_updated, r.version_id) > 0 THEN '{REPLACED}'
@@ -446,50 +480,51 @@ def merge_resources(connection: duckdb.DuckDBPyConnection, load_id: int) -> Coun
                     ELSE '{REPLACED}'
                 END AS outcome,
                 r.id IS NOT NULL AS stored
-            FROM staged_resource AS s
+            FROM {loaded} AS s
             ANTI JOIN staged_key_repeat AS k ON k.resource_type = s.resource_type AND k.id = s.id
-            LEFT JOIN raw_resource AS r ON r.resource_type = s.resource_type AND r.id = s.id
+            LEFT JOIN {stored} AS r ON r.resource_type = s.resource_type AND r.id = s.id
         )
         """,
     )
-    _replay_repeated_keys(connection)
-    run(
-        connection,
-        """
-        DELETE FROM raw_resource
-        USING staged_outcome AS o
-        WHERE o.winner AND o.stored AND raw_resource.resource_type = o.resource_type AND raw_resource.id = o.id
-        """,
-    )
-    run(
-        connection,
-        """
-        INSERT INTO raw_resource
-        SELECT s.resource_type, s.id, s.version_id, s.last_updated, s.content_hash, s.resource,
-               s.source_file, s.source_line, s.source_entry, ?
-        FROM staged_resource AS s
-        -- The records that do not win are few in a first load, and this join builds its table from them.
-        ANTI JOIN (SELECT * FROM staged_outcome WHERE NOT winner) AS o
-            ON o.file_index = s.file_index AND o.source_line = s.source_line
-            AND o.entry_order = s.entry_order
-        """,
-        [load_id],
-    )
+    _replay_repeated_keys(connection, loaded, stored)
+    if scalar(connection, "SELECT count(*) FROM staged_outcome WHERE winner AND stored"):
+        run(
+            connection,
+            """
+            DELETE FROM raw_resource
+            USING (SELECT resource_type, id FROM staged_outcome WHERE winner AND stored) AS o
+            WHERE raw_resource.load_id <> ? AND raw_resource.resource_type = o.resource_type AND raw_resource.id = o.id
+            """,
+            [load_id],
+        )
+    if scalar(connection, "SELECT count(*) FROM staged_outcome WHERE NOT winner"):
+        run(
+            connection,
+            """
+            DELETE FROM raw_resource
+            USING (SELECT * FROM staged_outcome WHERE NOT winner) AS o
+            WHERE raw_resource.load_id = ? AND raw_resource.source_file = o.source_file
+                AND raw_resource.source_line IS NOT DISTINCT FROM o.source_line
+                AND coalesce(raw_resource.source_entry, -1) = o.entry_order
+            """,
+            [load_id],
+        )
     rows = connection.execute("SELECT resource_type, outcome, count(*) FROM staged_outcome GROUP BY ALL").fetchall()
     return Counter({(resource_type, outcome): int(count) for resource_type, outcome, count in rows})
 
 
-def _replay_repeated_keys(connection: duckdb.DuckDBPyConnection) -> None:
+def _replay_repeated_keys(connection: duckdb.DuckDBPyConnection, loaded: str, stored: str) -> None:
     """Apply the records of each key that occurs more than once in the load one by one, in load order."""
     rows = connection.execute(
-        """
-        SELECT s.file_index, s.source_line, s.entry_order, s.resource_type, s.id,
+        f"""
+        SELECT s.source_file, s.source_line, coalesce(s.source_entry, -1), s.resource_type, s.id,
                s.last_updated, s.version_id, s.content_hash,
                r.last_updated, r.version_id, r.content_hash, r.id IS NOT NULL
-        FROM staged_resource AS s
+        FROM {loaded} AS s
+        JOIN load_file AS f ON f.source_file = s.source_file
         SEMI JOIN staged_key_repeat AS k ON k.resource_type = s.resource_type AND k.id = s.id
-        LEFT JOIN raw_resource AS r ON r.resource_type = s.resource_type AND r.id = s.id
-        ORDER BY s.resource_type, s.id, s.file_index, s.source_line, s.entry_order
+        LEFT JOIN {stored} AS r ON r.resource_type = s.resource_type AND r.id = s.id
+        ORDER BY s.resource_type, s.id, f.file_index, s.source_line, coalesce(s.source_entry, -1)
         """
     ).fetchall()
     if not rows:
@@ -499,21 +534,21 @@ def _replay_repeated_keys(connection: duckdb.DuckDBPyConnection) -> None:
     current: tuple[Any, ...] | None = None
     key: tuple[str, str] | None = None
     for row in rows:
-        file_index, source_line, entry_order, resource_type, resource_id = row[:5]
-        version, stored, exists = tuple(row[5:8]), tuple(row[8:11]), bool(row[11])
+        source_file, source_line, entry_order, resource_type, resource_id = row[:5]
+        version, stored_version, exists = tuple(row[5:8]), tuple(row[8:11]), bool(row[11])
         if (resource_type, resource_id) != key:
             key = (resource_type, resource_id)
-            current = stored if exists else None
+            current = stored_version if exists else None
         outcome = _outcome(version, current)
         if outcome in (NEW, REPLACED):
             current = version
             winner_of_key[key] = len(decided)
-        decided.append((file_index, source_line, entry_order, resource_type, resource_id, outcome, exists))
+        decided.append((source_file, source_line, entry_order, resource_type, resource_id, outcome, exists))
     winners = set(winner_of_key.values())
     columns = list(zip(*decided, strict=True))
     batch = pa.table(
         {
-            "file_index": pa.array(columns[0], pa.int32()),
+            "source_file": pa.array(columns[0], pa.string()),
             "source_line": pa.array(columns[1], pa.int64()),
             "entry_order": pa.array(columns[2], pa.int64()),
             "resource_type": pa.array(columns[3], pa.string()),

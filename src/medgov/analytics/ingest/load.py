@@ -15,14 +15,14 @@ import duckdb
 import orjson
 
 from medgov.analytics.contracts import LoadReport
-from medgov.analytics.ingest.landing import Lander, ProgressCallback
+from medgov.analytics.ingest.landing import Lander, ProgressCallback, ReadByPythonInstead
 from medgov.analytics.ingest.readers import discover
 from medgov.analytics.warehouse.connection import connect, run, scalar
 from medgov.analytics.warehouse.materialise import materialise
 
 DEFAULT_CHUNK_SIZE = 20_000
 """Records the Python readers hand to DuckDB per Arrow batch: large enough to amortise a statement, small enough
-for tens of MB. Files DuckDB reads itself are staged whole, in its buffer pool."""
+for tens of MB. Files DuckDB reads itself are landed whole, in one statement."""
 
 _PROGRESS_EVERY = 2_000
 
@@ -55,40 +55,55 @@ def ingest_into(
     """Land ``files`` raw, rebuild the canonical tables that can have changed and append to ``load_log``, as one
     transaction. ``table_seconds``, when given, receives the seconds each rebuilt table took.
 
-    The files are staged first, in temporary tables outside the transaction (see :mod:`landing`), so that a file
-    DuckDB's reader rejects can be read again by the Python readers; the warehouse changes only in the
-    transaction that follows."""
+    Should DuckDB's statement for a file fail (which aborts the transaction), the load is rolled back and run
+    again with that file read by the Python readers (see :mod:`landing`)."""
+    read_by_python: frozenset[Path] = frozenset()
+    while True:
+        try:
+            return _ingest_once(connection, files, chunk_size, progress, table_seconds, read_by_python)
+        except ReadByPythonInstead as retry:
+            read_by_python |= {retry.path}
+
+
+def _ingest_once(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[Path],
+    chunk_size: int,
+    progress: ProgressCallback | None,
+    table_seconds: dict[str, float] | None,
+    read_by_python: frozenset[Path],
+) -> LoadReport:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    lander = Lander(connection, chunk_size=chunk_size)
+    run(connection, "BEGIN TRANSACTION")
+    lander: Lander | None = None
     try:
+        load_id = int(scalar(connection, "SELECT coalesce(max(load_id), 0) + 1 FROM load_log"))
+        lander = Lander(connection, chunk_size=chunk_size, load_id=load_id, read_by_python=read_by_python)
         total_bytes = sum(lander.stage(path, progress, _PROGRESS_EVERY) for path in files)
-        run(connection, "BEGIN TRANSACTION")
-        try:
-            load_id = int(scalar(connection, "SELECT coalesce(max(load_id), 0) + 1 FROM load_log"))
-            lander.land(load_id)
-            materialise_started = time.perf_counter()
-            tables = materialise(
-                connection, changed_resource_types=lander.changed_resource_types(), timings=table_seconds
-            )
-            seconds = time.perf_counter() - clock
-            report = LoadReport(
-                load_id=load_id,
-                files=len(files),
-                bytes=total_bytes,
-                seconds=seconds,
-                by_resource_type=lander.counts(),
-                quarantine_reasons=dict(sorted(lander.reasons.items())),
-                tables=tables,
-                materialise_seconds=time.perf_counter() - materialise_started,
-            )
-            _log(connection, report, started_at)
-            run(connection, "COMMIT")
-        except BaseException:
-            run(connection, "ROLLBACK")
-            raise
+        lander.land()
+        materialise_started = time.perf_counter()
+        tables = materialise(connection, changed_resource_types=lander.changed_resource_types(), timings=table_seconds)
+        seconds = time.perf_counter() - clock
+        report = LoadReport(
+            load_id=load_id,
+            files=len(files),
+            bytes=total_bytes,
+            seconds=seconds,
+            by_resource_type=lander.counts(),
+            quarantine_reasons=dict(sorted(lander.reasons.items())),
+            tables=tables,
+            materialise_seconds=time.perf_counter() - materialise_started,
+        )
+        _log(connection, report, started_at)
+        run(connection, "COMMIT")
+    except BaseException:
+        run(connection, "ROLLBACK")
+        raise
     finally:
-        lander.close()
+        # Temporary tables are not transactional state to keep: dropped whatever happened.
+        if lander is not None:
+            lander.close()
     return report
 
 
