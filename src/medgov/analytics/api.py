@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as _stats
 
 from medgov.analytics.contracts import LoadReport, WarehouseInfo
 from medgov.analytics.ingest.landing import ProgressCallback
@@ -96,7 +97,12 @@ def measure_control_chart(
 class FunnelView:
     """What a page needs to draw a funnel: limit curves by name (x, lower, upper), a flag per unit and the centre.
 
-    Flags are ``"high"``, ``"low"`` or ``""`` (within the 99.8 % overdispersion-adjusted limits).
+    Flags are ``"high"``, ``"low"`` or ``""`` (within the 99.8 % overdispersion-adjusted limits). A flag also needs
+    the unit's count to be improbable as a count: its exact one-sided tail (Poisson at the expected count for
+    ratios, binomial at the centre for proportions) under 0.1 %. The limits are continuous, and where a unit
+    expects a fraction of one event the lower limit sits a hair above zero, so a unit with no events would be
+    "low" although no events is what such a unit usually has (0 deaths where 0.25 were expected: probability
+    0.78); the count test keeps those from being flagged, and never adds a flag.
     ``unit_limits`` are the same limits (by name: lower and upper per unit) at each unit's own denominator, in the
     caller's order (``nan`` where a unit cannot be placed), so a unit's value can be shown beside its limits.
     """
@@ -109,7 +115,28 @@ class FunnelView:
     unit_limits: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(default_factory=dict)
 
 
-def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float) -> FunnelView:
+FUNNEL_COUNT_TAIL = 0.001  # one side of the 99.8 % limits
+
+
+def _improbable_counts(
+    counts: Sequence[float], sizes: Sequence[float], *, kind: FunnelDataType, centre: float
+) -> tuple[bool, ...]:
+    """Whether each count lies in an exact tail under 0.1 % (below or above) at its unit's size."""
+    observed = np.rint(np.asarray(counts, dtype=float))
+    size = np.asarray(sizes, dtype=float)
+    if kind == FunnelDataType.STANDARDISED_RATIO:
+        below = _stats.poisson.cdf(observed, size)
+        above = _stats.poisson.sf(observed - 1, size)
+    else:
+        trials = np.rint(size)
+        below = _stats.binom.cdf(observed, trials, centre)
+        above = _stats.binom.sf(observed - 1, trials, centre)
+    return tuple(bool(value) for value in (np.minimum(below, above) < FUNNEL_COUNT_TAIL))
+
+
+def _funnel_view(
+    plot: FunnelPlot, denominators: Sequence[float], centre: float, counts: Sequence[float] | None = None
+) -> FunnelView:
     grid = np.linspace(max(min(denominators), 1e-9) * 0.8, max(denominators) * 1.1, 60)
     kind = plot.data_type
     curves = funnel_limits(
@@ -122,9 +149,14 @@ def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float)
         overdispersion=plot.overdispersion,
     )
     xs = tuple(float(x) for x in grid)
+    improbable = (
+        _improbable_counts(counts, denominators, kind=kind, centre=plot.target)
+        if counts is not None
+        else (True,) * len(plot.ratios)
+    )
     flags = []
-    for ratio, is_outlier in zip(plot.ratios, plot.outlier, strict=True):
-        flags.append(("high" if ratio > plot.target else "low") if is_outlier else "")
+    for ratio, is_outlier, is_improbable in zip(plot.ratios, plot.outlier, improbable, strict=True):
+        flags.append(("high" if ratio > plot.target else "low") if is_outlier and is_improbable else "")
     judged = plot.adjusted_limits if plot.adjusted else plot.limits
     return FunnelView(
         centre=centre,
@@ -141,14 +173,14 @@ def funnel_for_ratios(observed: Sequence[float], expected: Sequence[float]) -> F
     overdispersion (Spiegelhalter 2005), plotted against expected events."""
     groups = [str(index) for index in range(len(observed))]
     plot = funnel_plot(observed, expected, groups, data_type=FunnelDataType.STANDARDISED_RATIO, sr_method="CQC")
-    return _funnel_view(_in_input_order(plot, groups), expected, 1.0)
+    return _funnel_view(_in_input_order(plot, groups), expected, 1.0, observed)
 
 
 def funnel_for_proportions(numerators: Sequence[float], denominators: Sequence[float]) -> FunnelView:
     """Funnel plot of proportions around the pooled proportion, with additive overdispersion."""
     groups = [str(index) for index in range(len(numerators))]
     plot = funnel_plot(numerators, denominators, groups, data_type=FunnelDataType.PROPORTION, sr_method="CQC")
-    return _funnel_view(_in_input_order(plot, groups), denominators, plot.target)
+    return _funnel_view(_in_input_order(plot, groups), denominators, plot.target, numerators)
 
 
 def _in_input_order(plot: FunnelPlot, groups: Sequence[str]) -> FunnelPlot:
