@@ -174,3 +174,16 @@ def test_a_new_target_shows_on_the_next_measure_page_load(client_for, measure_wi
     html = client.get(page).content.decode()
     assert '"name": "Target"' in html
     assert "Board goal" in html
+
+
+def test_a_signal_and_its_state_change_show_on_the_next_measure_page_load(client_for, measure_with_results):  # noqa: F811
+    client = client_for(Role.CMO)
+    page = "/quality/measures/mortality-inpatient/"
+    assert "No signals for this measure." in client.get(page).content.decode()
+
+    signal = raise_concern(measure_with_results)
+    html = client.get(page).content.decode()
+    assert f'<a href="/quality/signals/{signal.pk}/">{signal}</a> — New' in html
+
+    services.do_close_signal(signal, reason="Explained by case mix", actor=client.user)
+    assert f'<a href="/quality/signals/{signal.pk}/">{signal}</a> — Closed' in client.get(page).content.decode()

@@ -171,7 +171,9 @@ class MeasureAnalysis:
     equity_html: str
 
 
-def measure_analysis(measure: Measure, dimension: str, parent: str, target: float | None) -> MeasureAnalysis:
+def measure_analysis(
+    measure: Measure, dimension: str, parent: str, target: float | None, version: str
+) -> MeasureAnalysis:
     """The SPC chart, breakdown, funnel plot and equity tables of a measure, cached until the stored results or
     targets change (the charts are kept as rendered HTML: they are the slowest part of the page to build)."""
 
@@ -193,7 +195,7 @@ def measure_analysis(measure: Measure, dimension: str, parent: str, target: floa
             ),
         )
 
-    return caching.cached("measure-analysis", analysis_key(measure, dimension, parent, target), compute)
+    return caching.cached("measure-analysis", analysis_key(measure, dimension, parent, target, version), compute)
 
 
 def breakdown_strata(measure: Measure, dimension: str, parent: str, year: dt.date | None) -> list[MeasureResult]:
@@ -206,12 +208,21 @@ def breakdown_strata(measure: Measure, dimension: str, parent: str, year: dt.dat
     return list(strata.order_by("stratum_label"))
 
 
-def analysis_key(measure: Measure, dimension: str, parent: str, target: float | None) -> tuple[object, ...]:
-    return (measure.pk, dimension, parent, target, caching.results_version())
+def analysis_key(
+    measure: Measure, dimension: str, parent: str, target: float | None, version: str
+) -> tuple[object, ...]:
+    """``version`` is :func:`caching.results_version`, read once per request."""
+    return (measure.pk, dimension, parent, target, version)
 
 
 def breakdown_html(
-    user: Any, measure: Measure, dimension: str, parent: str, target: float | None, analysis: MeasureAnalysis
+    user: Any,
+    measure: Measure,
+    dimension: str,
+    parent: str,
+    target: float | None,
+    analysis: MeasureAnalysis,
+    version: str,
 ) -> str:
     """The breakdown table; its counts are suppressed for some viewers, so it is cached once per way of showing
     them (suppressed or not), never per user."""
@@ -239,8 +250,21 @@ def breakdown_html(
         }
         return render_to_string("quality/_breakdown.html", context)
 
-    key = (*analysis_key(measure, dimension, parent, target), suppressed)
+    key = (*analysis_key(measure, dimension, parent, target, version), suppressed)
     return mark_safe(caching.cached("measure-breakdown", key, render_table))  # noqa: S308
+
+
+def signals_html(user: Any, measure: Measure) -> str:
+    """The measure's latest signals as this user may see them, cached per user until a governance record changes
+    (every signal transition is audited, which moves :func:`caching.governance_version`)."""
+
+    def render_list() -> str:
+        # Their charts are not shown here, and decoding them is most of the query's cost.
+        visible = selectors.signals_visible_to(user).filter(measure=measure).defer("chart")[:20]
+        return render_to_string("quality/_measure_signals.html", {"signals": list(visible)})
+
+    key = (user.pk, measure.pk, caching.governance_version())
+    return mark_safe(caching.cached("measure-signals", key, render_list))  # noqa: S308
 
 
 def render_chart(figure: charts.Figure, caption: str) -> str:
@@ -257,7 +281,8 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     parent = request.GET.get("parent", "")
     target = selectors.targets_for(request.user, measure).filter(dimension="all", stratum_key="all").first()
     target_value = target.value if target else None
-    analysis = measure_analysis(measure, dimension, parent, target_value)
+    version = caching.results_version()
+    analysis = measure_analysis(measure, dimension, parent, target_value, version)
     export = exports.export_if_requested(
         request,
         lambda: breakdown_table(
@@ -275,11 +300,10 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
         "dimensions": [(key, label) for key, label in DIMENSION_LABELS.items() if key != "all"],
         "parent": parent,
         "funnel_html": analysis.funnel_html,
-        "breakdown_html": breakdown_html(request.user, measure, dimension, parent, target_value, analysis),
+        "breakdown_html": breakdown_html(request.user, measure, dimension, parent, target_value, analysis, version),
         "equity_html": analysis.equity_html,
         "target": target,
-        # Their charts are not shown here, and decoding them is most of the query's cost.
-        "signals": selectors.signals_visible_to(request.user).filter(measure=measure).defer("chart")[:20],
+        "signals_html": signals_html(request.user, measure),
         "can_view_phi": request.user.has_perm("quality.view_phi"),
         "can_set_target": request.user.has_perm("quality.manage_targets"),
         "target_form": TargetForm(),
