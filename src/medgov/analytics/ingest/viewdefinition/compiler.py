@@ -34,6 +34,7 @@ from medgov.analytics.ingest.viewdefinition.expressions import (
     as_list,
     as_single,
     convert,
+    plain_reference_key,
     reference_key,
     sql_string,
     to_boolean,
@@ -447,15 +448,22 @@ class _ViewCompiler:
             else f"CAST({extraction.value(path)} AS VARCHAR) = {sql_string(text)} AND "
             for path, text in found.checks
         )
+        # Where the path's first member is absent, so is every value the general translation could reach.
+        general = f"CASE WHEN {extraction.value(found.root)} IS NULL THEN NULL ELSE {general} END"
+        text = f"CAST({item} AS VARCHAR)"
         if found.reference:
             if sql_type != "VARCHAR":
                 return general
             key = reference_key(f"json_extract_string({item}, '$')", found.reference_type, self.names)
             # first() skips references whose key is empty (another type, say): the general path finds the next.
             taken = f"coalesce({key}, {general})" if found.first else key
-            return f"CASE WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
+            plain = plain_reference_key(text, found.reference_type)
+            fast = "" if plain is None else f"WHEN {guessed}{plain[0]} THEN {plain[1]} "
+            return f"CASE {fast}WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
         value = convert(Value(item, Kind.ITEM), sql_type, strict=True)
-        return f"CASE WHEN {guessed}json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
+        # The value's JSON text, compact, starts with '[' only for an array and is 'null' only for null.
+        single = f"NOT ({text} ^@ '[' OR {text} = 'null')"
+        return f"CASE WHEN {guessed}{single} THEN {value} ELSE {general} END"
 
     def union_all(
         self, branches: Any, scope: Scope, relation: _Relation, where: str

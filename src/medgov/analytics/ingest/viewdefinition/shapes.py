@@ -76,6 +76,8 @@ class Shortcut:
     reference: bool
     reference_type: str | None
     checks: tuple[tuple[str, str | None], ...] = ()
+    root: str = ""
+    """The JSONPath of the path's first member (``$.code``): where it is absent, the path yields nothing."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shortcut 
             current = child
     if reference:
         parts.append(".reference")
-    return Shortcut("".join(parts), first, reference, reference_type, tuple(checks))
+    return Shortcut("".join(parts), first, reference, reference_type, tuple(checks), f"$.{steps[0]}")
 
 
 def _check(item: str, shape: Any, condition: _Condition) -> tuple[str, str | None] | None:
