@@ -117,6 +117,32 @@ def test_a_where_guessed_from_the_shape_gives_way_wherever_the_first_candidate_d
             [{"url": RACE, "extension": [{"url": "ombCategory", "valueCode": "2106-3"}]}], None, id="another-type"
         ),
         pytest.param([{"url": RACE}], None, id="no-inner"),
+        pytest.param(
+            [
+                {"url": [RACE], "extension": [{"url": "ombCategory", "valueCoding": {"code": "x"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2054-5"}}]},
+            ],
+            "2054-5",
+            id="first-url-in-a-list",
+        ),
+        pytest.param(
+            [
+                {"url": 1, "extension": [{"url": "ombCategory", "valueCoding": {"code": "x"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2054-5"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "y"}}]},
+            ],
+            "2054-5",
+            id="first-url-a-number",
+        ),
+        pytest.param(
+            [
+                {"url": "other"},
+                {"url": RACE, "extension": [{"url": "text", "valueString": "White"}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2028-9"}}]},
+            ],
+            "2028-9",
+            id="third",
+        ),
     ],
 )
 def test_an_extension_guessed_from_the_shape_gives_way_when_it_is_not_the_first(
