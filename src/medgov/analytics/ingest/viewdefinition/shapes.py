@@ -18,7 +18,9 @@ A path ending in `first()` may also filter: `coding.where(system = 'S').code.fir
 .individual.getReferenceKey(Practitioner).first()`. The shortcut guesses that the first candidate of each filtered
 array passes and reads the path through it; the guess is taken only on rows where the first candidate's members are
 seen to satisfy the criteria (a member equal to a plain string, or present, for `exists()`), which makes it the
-first item the filter keeps. Any other row takes the general translation.
+first item the filter keeps. Where the first candidate of the first filtered array plainly fails an equality (its
+member is another plain string), a second guess reads through the second candidate on the same terms. Any other
+row takes the general translation.
 """
 
 from __future__ import annotations
