@@ -117,6 +117,32 @@ def test_a_where_guessed_from_the_shape_gives_way_wherever_the_first_candidate_d
             [{"url": RACE, "extension": [{"url": "ombCategory", "valueCode": "2106-3"}]}], None, id="another-type"
         ),
         pytest.param([{"url": RACE}], None, id="no-inner"),
+        pytest.param(
+            [
+                {"url": [RACE], "extension": [{"url": "ombCategory", "valueCoding": {"code": "x"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2054-5"}}]},
+            ],
+            "2054-5",
+            id="first-url-in-a-list",
+        ),
+        pytest.param(
+            [
+                {"url": 1, "extension": [{"url": "ombCategory", "valueCoding": {"code": "x"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2054-5"}}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "y"}}]},
+            ],
+            "2054-5",
+            id="first-url-a-number",
+        ),
+        pytest.param(
+            [
+                {"url": "other"},
+                {"url": RACE, "extension": [{"url": "text", "valueString": "White"}]},
+                {"url": RACE, "extension": [{"url": "ombCategory", "valueCoding": {"code": "2028-9"}}]},
+            ],
+            "2028-9",
+            id="third",
+        ),
     ],
 )
 def test_an_extension_guessed_from_the_shape_gives_way_when_it_is_not_the_first(
@@ -139,3 +165,90 @@ def test_an_extension_guessed_from_the_shape_gives_way_when_it_is_not_the_first(
     rows = rows_both_ways([*typical, {"resourceType": "Patient", "id": "case", "extension": extensions}], view)
 
     assert {row["id"]: row["race"] for row in rows} == {"case": code} | {f"t{n}": "t" for n in range(20)}
+
+
+# Subjects a reference column meets, with the key getReferenceKey(Patient) and getReferenceKey() give: plain
+# "Patient/id" references take the shortcut's quick reading, the others must come out as the general translation's.
+SUBJECTS: list[tuple[str, Any, str | None, str | None]] = [
+    ("plain", {"reference": "Patient/p-1.a"}, "p-1.a", "p-1.a"),
+    ("absolute", {"reference": "http://example.org/fhir/Patient/p2"}, "p2", "p2"),
+    ("versioned", {"reference": "Patient/p3/_history/2"}, "p3", "p3"),
+    (
+        "urn",
+        {"reference": "urn:uuid:0b5e1c9a-1111-4222-8333-444455556666"},
+        *(["0b5e1c9a-1111-4222-8333-444455556666"] * 2),
+    ),
+    ("another-type", {"reference": "Group/g1"}, None, "g1"),
+    ("escaped-slash", {"reference": "ESCAPED-SLASH"}, "p4", "p4"),
+    ("id-too-long", {"reference": "Patient/" + "x" * 65}, None, None),
+    ("id-with-other-characters", {"reference": "Patient/p_5"}, None, None),
+    ("type-lower-case", {"reference": "patient/p6"}, None, None),
+    ("reference-a-number", {"reference": 7}, None, None),
+    ("reference-null", {"reference": None}, None, None),
+    ("no-reference", {"display": "someone"}, None, None),
+    ("subject-null", None, None, None),
+    ("no-subject", "absent", None, None),
+]
+
+
+def test_a_reference_read_by_the_shortcut_keys_it_as_the_general_translation_does() -> None:
+    view = {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "id"},
+                    {"name": "patient", "path": "subject.getReferenceKey(Patient)"},
+                    {"name": "anything", "path": "subject.getReferenceKey()"},
+                ]
+            }
+        ],
+    }
+    typical = [
+        {"resourceType": "Observation", "id": f"t{n}", "subject": {"reference": f"Patient/t{n}"}} for n in range(20)
+    ]
+    cases = [
+        {"resourceType": "Observation", "id": name} | ({} if subject == "absent" else {"subject": subject})
+        for name, subject, _, _ in SUBJECTS
+    ]
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE resources (resource_type VARCHAR, resource JSON)")
+    connection.executemany(
+        "INSERT INTO resources VALUES (?, ?)",
+        [("Observation", json.dumps(r).replace('"ESCAPED-SLASH"', '"Patient\\/p4"')) for r in typical + cases],
+    )
+    general = run_view(connection, view).to_pylist()
+    shaped = run_view(connection, view, shape=observed_shape(connection, "resources", "Observation")).to_pylist()
+
+    assert sorted(shaped, key=repr) == sorted(general, key=repr)
+    found = {row["id"]: (row["patient"], row["anything"]) for row in general}
+    assert found == {name: (patient, anything) for name, _, patient, anything in SUBJECTS} | {
+        f"t{n}": (f"t{n}", f"t{n}") for n in range(20)
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        pytest.param("final", "final", id="string"),
+        pytest.param('fin"al', 'fin"al', id="escaped"),
+        pytest.param("[x]", "[x]", id="looks-like-a-list"),
+        pytest.param("null", "null", id="the-word-null"),
+        pytest.param(3, "3", id="number"),
+        pytest.param(["final"], "final", id="list-of-one"),
+        pytest.param([], None, id="empty-list"),
+        pytest.param(None, None, id="null"),
+        pytest.param("absent", None, id="absent"),
+    ],
+)
+def test_a_single_value_read_by_the_shortcut_is_the_general_translations(status: Any, expected: str | None) -> None:
+    view = {
+        "resource": "Observation",
+        "select": [{"column": [{"name": "id", "path": "id"}, {"name": "status", "path": "status"}]}],
+    }
+    typical = [{"resourceType": "Observation", "id": f"t{n}", "status": "final"} for n in range(20)]
+    case = {"resourceType": "Observation", "id": "case"} | ({} if status == "absent" else {"status": status})
+
+    rows = rows_both_ways([*typical, case], view)
+
+    assert {row["id"]: row["status"] for row in rows} == {"case": expected} | {f"t{n}": "final" for n in range(20)}

@@ -380,6 +380,8 @@ def materialise(
     built = dict(connection.execute("SELECT name, definition FROM materialised_table").fetchall())
     rebuilt: set[str] = set()
     counts: dict[str, int] = {}
+    # Tables of one resource type (encounter, encounter_diagnosis) share its shape: the source does not change here.
+    shapes: dict[str, Shape] = {}
     for table in TABLES:
         resource_type = load_view(table.name)["resource"]
         fingerprint = definition(table)
@@ -390,7 +392,9 @@ def materialise(
             or built.get(table.name) != fingerprint
         ):
             started = time.perf_counter()
-            shape = observed_shape(connection, source, resource_type)
+            if resource_type not in shapes:
+                shapes[resource_type] = observed_shape(connection, source, resource_type)
+            shape = shapes[resource_type]
             run(connection, f"CREATE OR REPLACE TABLE {table.name} AS {table_sql(table, source=source, shape=shape)}")
             run(
                 connection,

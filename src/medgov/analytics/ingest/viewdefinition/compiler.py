@@ -34,11 +34,12 @@ from medgov.analytics.ingest.viewdefinition.expressions import (
     as_list,
     as_single,
     convert,
+    plain_reference_key,
     reference_key,
     sql_string,
     to_boolean,
 )
-from medgov.analytics.ingest.viewdefinition.shapes import Shape, item_shape, shortcut
+from medgov.analytics.ingest.viewdefinition.shapes import Shape, Shortcut, item_shape, shortcut
 
 _COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SOURCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
@@ -434,28 +435,52 @@ class _ViewCompiler:
             return general
         # Inside a forEach the focus is an item, where the resource's type names no step.
         resource_type = scope.resource_type if scope.focus is scope.resource else ""
-        found = shortcut(fhirpath.parse(path), resource_type, shape)
+        node = fhirpath.parse(path)
+        found = shortcut(node, resource_type, shape)
         if found is None:
             return general
         sql_type = _sql_type(column, f"column {column.name!r}")
+        if found.reference and sql_type != "VARCHAR":
+            return general
+        # Where the path's first member is absent, so is every value the general translation could reach.
+        general = f"CASE WHEN {extraction.value(found.root)} IS NULL THEN NULL ELSE {general} END"
+        branches = self.shortcut_branches(found, extraction, sql_type, general)
+        second = shortcut(node, resource_type, shape, second=True)
+        if second is not None:
+            # The first candidate plainly fails the where() when a member it compares is another plain string.
+            fails = " OR ".join(
+                f"(CAST({extraction.value(path)} AS VARCHAR) ^@ '\"' AND "
+                f"NOT contains(CAST({extraction.value(path)} AS VARCHAR), '\\') AND "
+                f"CAST({extraction.value(path)} AS VARCHAR) <> {sql_string(text)})"
+                for path, text in second.excluded
+            )
+            branches += self.shortcut_branches(second, extraction, sql_type, general, f"({fails}) AND ")
+        return f"CASE {branches}ELSE {general} END"
+
+    def shortcut_branches(
+        self, found: Shortcut, extraction: Extraction, sql_type: str, general: str, guard: str = ""
+    ) -> str:
+        """The WHEN ... THEN branches that read the column through ``found`` on the rows it fits."""
         item = extraction.value(found.path)
         # A where() is guessed to keep the first candidate; json_extract writes compact JSON, so a member that is
         # a given string is exactly its JSON text.
-        guessed = "".join(
+        guessed = guard + "".join(
             f"{extraction.value(path)} IS NOT NULL AND CAST({extraction.value(path)} AS VARCHAR) <> 'null' AND "
             if text is None
             else f"CAST({extraction.value(path)} AS VARCHAR) = {sql_string(text)} AND "
             for path, text in found.checks
         )
+        text = f"CAST({item} AS VARCHAR)"
         if found.reference:
-            if sql_type != "VARCHAR":
-                return general
             key = reference_key(f"json_extract_string({item}, '$')", found.reference_type, self.names)
             # first() skips references whose key is empty (another type, say): the general path finds the next.
             taken = f"coalesce({key}, {general})" if found.first else key
-            return f"CASE WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} ELSE {general} END"
+            plain = plain_reference_key(text, found.reference_type)
+            fast = "" if plain is None else f"WHEN {guessed}{plain[0]} THEN {plain[1]} "
+            return f"{fast}WHEN {guessed}json_type({item}) = 'VARCHAR' THEN {taken} "
         value = convert(Value(item, Kind.ITEM), sql_type, strict=True)
-        return f"CASE WHEN {guessed}json_type({item}) NOT IN ('ARRAY', 'NULL') THEN {value} ELSE {general} END"
+        # The value's JSON text, compact, starts with '[' only for an array and is 'null' only for null.
+        return f"WHEN {guessed}NOT ({text} ^@ '[' OR {text} = 'null') THEN {value} "
 
     def union_all(
         self, branches: Any, scope: Scope, relation: _Relation, where: str

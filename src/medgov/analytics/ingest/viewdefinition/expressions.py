@@ -306,6 +306,24 @@ def _type_name(node: fhirpath.Node, function: str) -> str:
 _REFERENCE_PATTERN = r"'(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]{1,64})(?:/_history/[^/]+)?$'"
 
 
+def plain_reference_key(text: str, type_name: str | None) -> tuple[str, str] | None:
+    """For the JSON text ``text`` of a reference string: a test that it is a plain ``"Type/id"`` (of ``type_name``
+    when given) and, where it is, its key; None when reference_key() could never find one of that type.
+
+    Such a reference has nothing to unescape and the id is the text after the slash, so it needs neither
+    json_extract_string nor the capturing match of reference_key(), which gives the same key. Other references
+    (absolute, versioned, urn:uuid:, another type) fail the test and go to reference_key().
+    """
+    if type_name is None:
+        pattern, prefix = r'"[A-Z][A-Za-z]+/[A-Za-z0-9\-\.]{1,64}"', None
+    elif re.fullmatch(r"[A-Z][A-Za-z]+", type_name):
+        pattern, prefix = f'"{type_name}/' + r'[A-Za-z0-9\-\.]{1,64}"', f'"{type_name}/'
+    else:
+        return None
+    key = f"split_part({text}, '/', 2)[1:-2]" if prefix is None else f"{text}[{len(prefix) + 1}:-2]"
+    return f"regexp_full_match({text}, {sql_string(pattern)})", key
+
+
 def reference_key(reference: str, type_name: str | None, names: Names) -> str:
     def build(r: str) -> str:
         if type_name is None:

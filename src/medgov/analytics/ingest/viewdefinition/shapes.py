@@ -18,7 +18,9 @@ A path ending in `first()` may also filter: `coding.where(system = 'S').code.fir
 .individual.getReferenceKey(Practitioner).first()`. The shortcut guesses that the first candidate of each filtered
 array passes and reads the path through it; the guess is taken only on rows where the first candidate's members are
 seen to satisfy the criteria (a member equal to a plain string, or present, for `exists()`), which makes it the
-first item the filter keeps. Any other row takes the general translation.
+first item the filter keeps. Where the first candidate of the first filtered array plainly fails an equality (its
+member is another plain string), a second guess reads through the second candidate on the same terms. Any other
+row takes the general translation.
 """
 
 from __future__ import annotations
@@ -76,6 +78,11 @@ class Shortcut:
     reference: bool
     reference_type: str | None
     checks: tuple[tuple[str, str | None], ...] = ()
+    root: str = ""
+    """The JSONPath of the path's first member (``$.code``): where it is absent, the path yields nothing."""
+    excluded: tuple[tuple[str, str], ...] = ()
+    """For a guess on a where()'s second candidate: (JSONPath, JSON text) pairs of the first candidate, any of which,
+    being a plain string other than that text, shows the first fails the where()."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,12 @@ class _Filter:
 _Step = str | _Filter
 
 
-def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shortcut | None:
+def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape, *, second: bool = False) -> Shortcut | None:
     """The shortcut for a column's path from the resource, or None when the path is not a plain one.
+
+    With ``second``, the guess for a path with `where()` that the first where()'s first candidate fails (an
+    equality of its own member is plainly false) and its second passes (extension('url') where the extension
+    sought is usually the second, say); None when there is no such where() or equality.
 
     Plain paths: element names (`a.b.c`, optionally starting with the resource type), where a step may be a choice
     element picked with `ofType(T)`, optionally followed by `getReferenceKey([T])`, optionally ending in `first()`.
@@ -125,9 +136,22 @@ def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shortcut 
         return None
     parts = ["$"]
     checks: list[tuple[str, str | None]] = []
+    excluded: list[tuple[str, str]] = []
     current: Any = shape
     for step in steps:
         if isinstance(step, _Filter):
+            if second and not excluded:
+                if not parts[-1].endswith("[0]"):
+                    return None
+                first_candidate = "".join(parts)
+                for condition in step.conditions:
+                    if not condition.arrays and condition.equals is not None:
+                        check = _check(first_candidate, current, condition)
+                        if check is not None and check[1] is not None:
+                            excluded.append((check[0], check[1]))
+                if not excluded:
+                    return None
+                parts[-1] = parts[-1][: -len("[0]")] + "[1]"
             for condition in step.conditions:
                 check = _check("".join(parts), current, condition)
                 if check is None:
@@ -145,7 +169,9 @@ def shortcut(node: fhirpath.Node, resource_type: str, shape: Shape) -> Shortcut 
             current = child
     if reference:
         parts.append(".reference")
-    return Shortcut("".join(parts), first, reference, reference_type, tuple(checks))
+    if second and not excluded:
+        return None
+    return Shortcut("".join(parts), first, reference, reference_type, tuple(checks), f"$.{steps[0]}", tuple(excluded))
 
 
 def _check(item: str, shape: Any, condition: _Condition) -> tuple[str, str | None] | None:
