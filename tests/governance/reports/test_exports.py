@@ -285,3 +285,24 @@ def test_measure_page_exports_are_refused_to_users_who_cannot_see_the_page(equit
     audited = AuditEvent.objects.count()
     assert client.get(f"/quality/measures/inpatient-mortality/?table={table}&format=csv").status_code in (403, 404)
     assert AuditEvent.objects.count() == audited
+
+
+def test_the_board_report_list_exports(board_data, client_for):
+    from tests.governance.reports.test_board_report import generate
+
+    report = generate(actor=board_data["cmo"])
+    client = client_for(Role.BOARD_MEMBER)
+    assert "format=csv" in client.get("/reports/").content.decode()
+    response = client.get("/reports/?format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith('attachment; filename="medgov-board-reports-')
+    rows = csv_rows(response)
+    assert rows[0] == ["Quarter", "Requested", "By", "Status", "Measure refresh", "Report"]
+    assert rows[1][0] == report.quarter and rows[1][2] == str(board_data["cmo"]) and rows[1][5] == "available"
+    assert xlsx_rows(client.get("/reports/?format=xlsx"))[1][0] == report.quarter
+    entry = AuditEvent.objects.latest("id")
+    assert (entry.action, entry.object_type, entry.object_repr) == ("export", "reports.boardreport", "board-reports")
+    outsider = client_for(Role.CLINICIAN)
+    audited = AuditEvent.objects.count()
+    assert outsider.get("/reports/?format=csv").status_code == 403
+    assert AuditEvent.objects.count() == audited

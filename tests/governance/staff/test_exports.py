@@ -324,3 +324,37 @@ def test_detail_page_exports_are_refused_to_roles_without_the_pages(make_user, o
         before = AuditEvent.objects.count()
         assert client.get(path).status_code in (403, 404), path
         assert AuditEvent.objects.count() == before, path
+
+
+def test_emergency_activations_export_names_volunteers_only_to_readers_of_staff_files(
+    office, make_user, make_practitioner, core_item
+):
+    from django.contrib.auth.models import Permission
+
+    from medgov.governance.emergency import services as emergency
+
+    person = make_practitioner()
+    emergency.do_open_activation(title="=Mass casualty incident", actor=None)
+    presented = dt.datetime(2026, 3, 10, 7, 0, tzinfo=dt.UTC)
+    services.do_grant_disaster_privileges(person, items=[core_item], presented_at=presented, actor=None)
+    client = client_of(office)
+    assert "format=csv" in client.get("/emergency/").content.decode()
+    response = client.get("/emergency/?format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith('attachment; filename="medgov-emergency-activations-')
+    rows = csv_rows(response)
+    assert rows[0] == ["Activation", "Opened", "By", "Closed", "Disaster privileges"]
+    assert rows[1][0] == "'=Mass casualty incident" and rows[1][2:4] == ["system", "open"]
+    assert rows[1][4] == f"{person} (Internal medicine core) licence to verify"
+    assert xlsx_rows(client.get("/emergency/?format=xlsx"))[1][4] == rows[1][4]
+    # Someone who opens activations without reading staff files sees no volunteers, on the page or in the export.
+    coordinator = make_user()
+    coordinator.user_permissions.add(Permission.objects.get(codename="manage_activation"))
+    rows = csv_rows(client_of(coordinator).get("/emergency/?format=csv"))
+    assert rows[0] == ["Activation", "Opened", "By", "Closed"]
+    assert str(person) not in str(rows)
+    for role in (Role.CLINICIAN, Role.BOARD_MEMBER, Role.AUDITOR, Role.DEPARTMENT_CHIEF):
+        outsider = client_of(make_user(role))
+        before = AuditEvent.objects.count()
+        assert outsider.get("/emergency/?format=csv").status_code in (403, 404), role
+        assert AuditEvent.objects.count() == before
