@@ -306,3 +306,24 @@ def test_the_board_report_list_exports(board_data, client_for):
     audited = AuditEvent.objects.count()
     assert outsider.get("/reports/?format=csv").status_code == 403
     assert AuditEvent.objects.count() == audited
+
+
+def test_a_signals_chart_data_exports(board_data, client_for):
+    # The organisation-wide series has monthly results, so the signal's page shows its SPC chart and data table.
+    signal = raise_signal(board_data["mortality"], dimension="all", stratum_label="all")
+    client = client_for(Role.BOARD_MEMBER)
+    path = f"/quality/signals/{signal.pk}/"
+    response = client.get(f"{path}?format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="medgov-signal-{signal.pk}-inpatient-mortality-spc-'
+    )
+    rows = csv_rows(response)
+    assert "format=csv" in client.get(path).content.decode()
+    assert rows[0] == ["Period", "Value (%)", "Mean", "Lower limit", "Upper limit", "Variation"]
+    assert len(rows) > 12 and rows[1][0]
+    assert xlsx_rows(client.get(f"{path}?format=xlsx"))[0] == rows[0]
+    outsider = client_for(Role.CLINICIAN)
+    audited = AuditEvent.objects.count()
+    assert outsider.get(f"{path}?format=csv").status_code in (403, 404)
+    assert AuditEvent.objects.count() == audited

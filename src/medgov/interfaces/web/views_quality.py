@@ -612,10 +612,13 @@ class CloseSignalForm(forms.Form):
 
 
 @require_safe
-def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
+def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponseBase:
     signal = selectors.access_signal_by_id(request.user, signal_id)
     results = series(signal.measure, dimension=signal.dimension, stratum_key=signal.stratum_key)
     figure = spc_for(signal.measure, results, "spc-signal", marker_date=signal.first_period, marker_label="signal")
+    export = exports.export_if_requested(request, lambda: signal_chart_table(signal, figure))
+    if export is not None:
+        return export
     return render(
         request,
         "quality/signal_detail.html",
@@ -625,6 +628,17 @@ def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
             "close_form": CloseSignalForm(),
             "can_manage": request.user.has_perm("quality.manage_signals"),
         },
+    )
+
+
+def signal_chart_table(signal: Any, figure: charts.Figure | None) -> exports.ExportTable:
+    """The data table of the signal's SPC chart, as the page shows it under the chart."""
+    return exports.ExportTable(
+        f"signal-{signal.pk}-{signal.measure.measure_id}-spc",
+        figure.table_headers if figure else ("Period", "Value"),
+        figure.table_rows if figure else (),
+        f"Signal {signal.pk}",
+        object_type="quality.measureresult",
     )
 
 
