@@ -230,13 +230,46 @@ def test_a_practitioners_credentials_privileges_and_fppes_export(office, cmo, pr
         ["Trigger", "Privilege", "Method", "From", "To", "Status"],
         ["New applicant", "Internal medicine core", "Chart review", "2026-03-10", "2026-06-08", "Open"],
     ]
-    assert client.get(f"{base}?table=appointments&format=csv").status_code == 400
+    assert client.get(f"{base}?table=patients&format=csv").status_code == 400
     entry = AuditEvent.objects.latest("id")
     assert (entry.action, entry.object_type, entry.object_repr) == (
         "export",
         "staff.fppe",
         f"practitioner-{privileged.pk}-fppes",
     )
+
+
+def test_a_practitioners_appointments_and_oppe_history_export(office, chief, make_user, privileged):
+    services.do_record_oppe_results(privileged.department, _results("prac-outlier", "x"), actor=office)
+    base = f"/staff/practitioners/{privileged.pk}/"
+    response = client_of(office).get(f"{base}?table=appointments&format=csv")
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="medgov-practitioner-{privileged.pk}-appointments-'
+    )
+    rows = csv_rows(response)
+    assert rows[0] == ["Category", "From", "To", "Reappointment due"]
+    appointment = privileged.appointments.get()
+    assert rows[1] == [
+        appointment.get_category_display(),
+        appointment.starts_on.isoformat(),
+        appointment.ends_on.isoformat(),
+        appointment.reappointment_due_on.isoformat(),
+    ]
+    assert "table=oppe&amp;format=csv" in client_of(chief).get(base).content.decode()
+    response = client_of(chief).get(f"{base}?table=oppe&format=xlsx")
+    assert (response.status_code, response["Content-Type"]) == (200, XLSX)
+    assert xlsx_rows(response) == [
+        ["Period from", "Period to", "Status", "Flag"],
+        [dt.datetime(2025, 1, 1), dt.datetime(2025, 12, 31), "Awaiting the department chief's decision", "flagged"],
+    ]
+    # A chief of another department reads the file but not this practitioner's OPPE: no such table for them.
+    other_chief = make_user(Role.DEPARTMENT_CHIEF)
+    services.do_create_department(name="Surgery", code="surgery", chief=other_chief, actor=None)
+    client = client_of(other_chief)
+    assert client.get(base).status_code == 200
+    before = AuditEvent.objects.filter(action="export").count()
+    assert client.get(f"{base}?table=oppe&format=csv").status_code == 400
+    assert AuditEvent.objects.filter(action="export").count() == before
 
 
 def test_a_disaster_grant_exports_its_clocks(office, cmo, make_practitioner, core_item):

@@ -152,14 +152,16 @@ def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponseBase
         "credential_form": CredentialForm(),
         "can_manage": request.user.has_perm("staff.manage_staff"),
     }
-    export = exports.export_one_of_if_requested(
-        request,
-        {
-            "credentials": lambda: credentials_table(person, context["credentials"]),
-            "privileges": lambda: grants_table(person, context["grant_rows"]),
-            "fppes": lambda: practitioner_fppes_table(person, context["fppes"]),
-        },
-    )
+    builders: dict[str, Callable[[], exports.ExportTable]] = {
+        "credentials": lambda: credentials_table(person, context["credentials"]),
+        "privileges": lambda: grants_table(person, context["grant_rows"]),
+        "appointments": lambda: appointments_table(person, context["appointments"]),
+        "fppes": lambda: practitioner_fppes_table(person, context["fppes"]),
+    }
+    if context["oppe_profiles"]:
+        # Only those who see the OPPE history on the page have it as a table to export.
+        builders["oppe"] = lambda: practitioner_oppe_table(person, context["oppe_profiles"])
+    export = exports.export_one_of_if_requested(request, builders)
     if export is not None:
         return export
     return render(request, "staff/practitioner.html", context)
@@ -266,6 +268,44 @@ def grants_table(person: Any, grant_rows: list[dict[str, Any]]) -> exports.Expor
         rows,
         "Privileges",
         object_type="staff.privilegegrant",
+    )
+
+
+def appointments_table(person: Any, appointments: Any) -> exports.ExportTable:
+    rows = (
+        (
+            appointment.get_category_display(),
+            appointment.starts_on,
+            appointment.ends_on,
+            appointment.reappointment_due_on,
+        )
+        for appointment in appointments
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-appointments",
+        ("Category", "From", "To", "Reappointment due"),
+        rows,
+        "Appointments",
+        object_type="staff.appointment",
+    )
+
+
+def practitioner_oppe_table(person: Any, profiles: list[Any]) -> exports.ExportTable:
+    rows = (
+        (
+            profile.period_start,
+            profile.period_end,
+            profile.get_status_display(),
+            "flagged" if profile.is_flagged else "",
+        )
+        for profile in profiles
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-oppe",
+        ("Period from", "Period to", "Status", "Flag"),
+        rows,
+        "OPPE",
+        object_type="staff.oppeprofile",
     )
 
 
