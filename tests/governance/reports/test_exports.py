@@ -208,3 +208,122 @@ def test_exports_are_refused_to_users_who_cannot_see_the_page(db, client_for, pa
     audited = AuditEvent.objects.count()
     assert client.get(path).status_code == 403
     assert AuditEvent.objects.count() == audited
+
+
+@pytest.fixture
+def equity(departments):
+    refresh = quality.do_start_refresh(warehouse="test.duckdb", actor=None)
+    rows = [
+        {
+            **departments[0],
+            "dimension": "race",
+            "stratum_key": key,
+            "stratum_label": label,
+            "numerator": numerator,
+            "denominator": denominator,
+            "rate": numerator / denominator,
+        }
+        for key, label, numerator, denominator in (
+            ("2054-5", "Black or African American", 4, 120),
+            ("2106-3", "White", 61, 980),
+        )
+    ]
+    quality.do_store_results(refresh, [*departments, *rows], actor=None)
+    return rows
+
+
+@pytest.mark.parametrize("role", [Role.CMO, Role.BOARD_MEMBER], ids=lambda role: role.value)
+def test_equity_export_suppresses_small_cells_as_the_page_shows_them(equity, client_for, role):
+    client = client_for(role)
+    path = "/quality/measures/inpatient-mortality/"
+    page = client.get(path).content.decode()
+    assert "table=equity&amp;format=csv" in page
+    assert "&lt;11" in page
+    response = client.get(f"{path}?table=equity&format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith('attachment; filename="medgov-inpatient-mortality-equity-2026-')
+    assert csv_rows(response) == [
+        ["Dimension", "Group", "Denominator", "Numerator", "Rate"],
+        ["Race", "Black or African American", "120", "<11", "suppressed"],
+        ["Race", "White", "980", "<11", "suppressed"],
+    ]
+    sheet = xlsx_rows(client.get(f"{path}?table=equity&format=xlsx"))
+    assert sheet[0] == ["Dimension", "Group", "Denominator", "Numerator", "Rate"]
+    assert sheet[1] == ["Race", "Black or African American", 120, "<11", "suppressed"]
+
+
+def test_target_history_export(board_data, client_for):
+    client = client_for(Role.QUALITY_SAFETY)
+    measure = board_data["mortality"]
+    quality.do_set_target(
+        measure,
+        value=0.04,
+        direction="lower",
+        owner=client.user,
+        effective_from=dt.date(2026, 1, 1),
+        reason="=Board goal",
+        actor=client.user,
+    )
+    path = f"/quality/measures/{measure.measure_id}/"
+    assert "table=target_history&amp;format=xlsx" in client.get(path).content.decode()
+    response = client.get(f"{path}?table=target_history&format=csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="medgov-{measure.measure_id}-target-history-'
+    )
+    rows = csv_rows(response)
+    assert rows[0] == ["When", "Who", "Old", "New", "From", "Why"]
+    assert rows[1][1:] == [str(client.user), "0.025", "0.04", "2026-01-01", "'=Board goal"]
+    assert xlsx_rows(client.get(f"{path}?table=target_history&format=xlsx"))[1][2:4] == [0.025, 0.04]
+    entry = AuditEvent.objects.latest("id")
+    assert (entry.action, entry.object_type) == ("export", "quality.targetchange")
+
+
+@pytest.mark.parametrize("table", ["equity", "target_history", "breakdown"])
+def test_measure_page_exports_are_refused_to_users_who_cannot_see_the_page(equity, client_for, table):
+    client = client_for(Role.CLINICIAN)
+    audited = AuditEvent.objects.count()
+    assert client.get(f"/quality/measures/inpatient-mortality/?table={table}&format=csv").status_code in (403, 404)
+    assert AuditEvent.objects.count() == audited
+
+
+def test_the_board_report_list_exports(board_data, client_for):
+    from tests.governance.reports.test_board_report import generate
+
+    report = generate(actor=board_data["cmo"])
+    client = client_for(Role.BOARD_MEMBER)
+    assert "format=csv" in client.get("/reports/").content.decode()
+    response = client.get("/reports/?format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith('attachment; filename="medgov-board-reports-')
+    rows = csv_rows(response)
+    assert rows[0] == ["Quarter", "Requested", "By", "Status", "Measure refresh", "Report"]
+    assert rows[1][0] == report.quarter and rows[1][2] == str(board_data["cmo"]) and rows[1][5] == "available"
+    assert xlsx_rows(client.get("/reports/?format=xlsx"))[1][0] == report.quarter
+    entry = AuditEvent.objects.latest("id")
+    assert (entry.action, entry.object_type, entry.object_repr) == ("export", "reports.boardreport", "board-reports")
+    outsider = client_for(Role.CLINICIAN)
+    audited = AuditEvent.objects.count()
+    assert outsider.get("/reports/?format=csv").status_code == 403
+    assert AuditEvent.objects.count() == audited
+
+
+def test_a_signals_chart_data_exports(board_data, client_for):
+    # The organisation-wide series has monthly results, so the signal's page shows its SPC chart and data table.
+    signal = raise_signal(board_data["mortality"], dimension="all", stratum_label="all")
+    client = client_for(Role.BOARD_MEMBER)
+    path = f"/quality/signals/{signal.pk}/"
+    response = client.get(f"{path}?format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="medgov-signal-{signal.pk}-inpatient-mortality-spc-'
+    )
+    rows = csv_rows(response)
+    assert "format=csv" in client.get(path).content.decode()
+    assert rows[0] == ["Period", "Value (%)", "Mean", "Lower limit", "Upper limit", "Variation"]
+    assert len(rows) > 12 and rows[1][0]
+    assert xlsx_rows(client.get(f"{path}?format=xlsx"))[0] == rows[0]
+    outsider = client_for(Role.CLINICIAN)
+    audited = AuditEvent.objects.count()
+    assert outsider.get(f"{path}?format=csv").status_code in (403, 404)
+    assert AuditEvent.objects.count() == audited

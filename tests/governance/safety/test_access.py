@@ -191,6 +191,13 @@ def _all_responses(client, event, rca_event):
         f"/api/safety/events/{event.pk}",
         f"/api/safety/events/{rca_event.pk}/rca",
         *EXPORTS,
+        *[
+            f"/safety/events/{rca_event.pk}/rca/?table={table}&format={export_format}"
+            for table in ("actions", "timeline", "causal_statements", "factors")
+            for export_format in ("csv", "xlsx")
+        ],
+        f"/safety/events/{rca_event.pk}/just-culture/?format=csv",
+        f"/safety/events/{rca_event.pk}/just-culture/?format=xlsx",
         "/audit/?action=export",
         "/audit/?action=export&format=xlsx",
     ]

@@ -313,3 +313,108 @@ def test_trend_counts_are_suppressed_for_a_viewer_without_patient_level_access(p
     page = client.get("/safety/trends/?months=6").content.decode()
     assert "(counts from 1 to 10 suppressed)" in page
     assert "(counts from 1 to 10 suppressed)" not in client_of(people["safety"]).get("/safety/trends/").content.decode()
+
+
+# --- the tables of the detail pages ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_rca(people, rca_with_actions):
+    rca = rca_with_actions["rca"]
+    safety = people["safety"]
+    services.do_add_timeline_entry(rca, occurred_at=_at(3, 2), description="Patient found on the floor", actor=safety)
+    services.do_add_causal_statement(rca, text="+Bed alarm off, so the fall went unnoticed", actor=safety)
+    services.do_add_contributing_factor(rca, category="communication", description="Handover omitted", actor=safety)
+    return rca
+
+
+def test_an_rcas_tables_export(people, events, full_rca):
+    client = client_of(people["safety"])
+    path = f"/safety/events/{events['fall'].pk}/rca/"
+    page = client.get(path).content.decode()
+    for table in ("actions", "timeline", "causal_statements", "factors"):
+        assert f"table={table}&amp;format=xlsx" in page
+    reference = events["fall"].reference
+    response = client.get(f"{path}?table=actions&format=csv")
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert response["Content-Disposition"].startswith(f'attachment; filename="medgov-safety-{reference}-rca-actions-')
+    rows = csv_rows(response)
+    assert rows[0] == ["Action", "Strength", "Owner", "Due", "Measure", "Status"]
+    assert rows[1][:3] == ['\'=HYPERLINK("http://evil.example","click")', "Stronger", str(people["manager"])]
+    response = client.get(f"{path}?table=timeline&format=xlsx")
+    assert (response.status_code, response["Content-Type"]) == (200, XLSX)
+    assert response["Content-Disposition"].startswith(f'attachment; filename="medgov-safety-{reference}-rca-timeline-')
+    assert xlsx_rows(response) == [["When", "What happened"], ["2026-02-03 02:30", "Patient found on the floor"]]
+    assert csv_rows(client.get(f"{path}?table=causal_statements&format=csv")) == [
+        ["Number", "Causal statement"],
+        ["1", "'+Bed alarm off, so the fall went unnoticed"],
+    ]
+    assert csv_rows(client.get(f"{path}?table=factors&format=csv")) == [
+        ["Category", "Contributing factor"],
+        ["Communication", "Handover omitted"],
+    ]
+    entry = AuditEvent.objects.latest("id")
+    assert (entry.action, entry.object_type, entry.is_read) == ("export", "safety.contributingfactor", True)
+
+
+@pytest.mark.parametrize("role", ["reporter", "manager", "other_clinician", "board", "auditor", "admin"])
+def test_rca_exports_are_refused_to_roles_without_the_page(people, events, full_rca, role):
+    before = AuditEvent.objects.count()
+    for table in ("actions", "timeline", "causal_statements", "factors"):
+        response = client_of(people[role]).get(f"/safety/events/{events['fall'].pk}/rca/?table={table}&format=csv")
+        assert response.status_code in (403, 404)
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_sensitive_events_rca_exports_to_its_named_handlers_only(people, submit):
+    event = services.do_triage_event(
+        submit(occurred_at=_at(6)).event,
+        triage_input(harm_level="death", sensitive=True, handler_ids=[people["safety"].pk]),
+        actor=people["safety"],
+    )
+    services.do_confirm_sentinel_event(event, aware_on=timezone.localdate(), actor=people["safety"])
+    path = f"/safety/events/{event.pk}/rca/?table=timeline&format=csv"
+    # Confirming a sensitive sentinel event makes the CMO and the safety lead handlers too.
+    for role in ("safety", "cmo", "lead"):
+        assert client_of(people[role]).get(path).status_code == 200, role
+    for role in ("safety2", "manager"):
+        before = AuditEvent.objects.count()
+        assert client_of(people[role]).get(path).status_code in (403, 404), role
+        assert AuditEvent.objects.count() == before
+
+
+def test_just_culture_reviews_export_to_the_safety_lead_only(people, events, full_rca):
+    from tests.governance.safety.conftest import REPORTER_NAME
+
+    fall = events["fall"]
+    services.do_record_just_culture_review(
+        fall,
+        individual="RN, night shift",
+        behaviour="at_risk",
+        response="coach",
+        notes="-Skipped check",
+        actor=people["lead"],
+    )
+    path = f"/safety/events/{fall.pk}/just-culture/"
+    assert "format=csv" in client_of(people["lead"]).get(path).content.decode()
+    response = client_of(people["lead"]).get(f"{path}?format=csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith(
+        f'attachment; filename="medgov-safety-{fall.reference}-just-culture-'
+    )
+    rows = csv_rows(response)
+    assert rows[0] == ["When", "Individual", "Behaviour", "Response", "Notes"]
+    assert rows[1][1:] == ["RN, night shift", "At-risk behaviour", "Coach", "'-Skipped check"]
+    assert xlsx_rows(client_of(people["lead"]).get(f"{path}?format=xlsx"))[1][1] == "RN, night shift"
+    for role in ("safety", "safety2", "cmo", "manager", "reporter", "board", "auditor"):
+        before = AuditEvent.objects.count()
+        assert client_of(people[role]).get(f"{path}?format=csv").status_code in (403, 404), role
+        # The page records the safety team's read of the event before it refuses the review; no export is recorded.
+        after = list(AuditEvent.objects.order_by("id").values_list("action", flat=True)[before:])
+        assert after == (["safety_event.read"] if role in ("safety", "safety2", "cmo", "manager") else []), role
+    # No export of the event's detail pages names the reporter or the Just Culture review to the safety team.
+    client = client_of(people["safety"])
+    for table in ("actions", "timeline", "causal_statements", "factors"):
+        for export_format in ("csv", "xlsx"):
+            text = response_text(client.get(f"/safety/events/{fall.pk}/rca/?table={table}&format={export_format}"))
+            assert REPORTER_NAME not in text and "night shift" not in text and "Skipped check" not in text

@@ -11,6 +11,7 @@ from tests.fixtures.exports import response_text
 from tests.governance.staff.test_peer_review_and_oppe import _privileged, _results
 
 SECRET = "ZEBRA-7731 missed the anticoagulation reversal"
+RATING_SECRET = "QUOKKA-4410 reviewer's own finding"
 STAFF_EXPORTS = [
     "/staff/",
     "/staff/expirables/",
@@ -169,6 +170,11 @@ def test_peer_review_confidentiality_across_every_role_and_response(
     )
     member = make_user(Role.CLINICIAN)
     services.do_appoint_peer_review_member(member, actor=cmo)
+    member = type(member).objects.get(pk=member.pk)
+    case = services.do_assign_peer_reviewer(case, member, actor=cmo)
+    services.do_rate_peer_review(
+        case, care="questionable", outcome="no_harm", documentation="adequate", comments=RATING_SECRET, actor=member
+    )
     paths = [
         "/",
         "/staff/",
@@ -186,7 +192,16 @@ def test_peer_review_confidentiality_across_every_role_and_response(
         "/api/staff/peer-review",
         "/api/me",
     ]
+    detail_exports = [
+        *(
+            f"/staff/practitioners/{practitioner.pk}/?table={table}&"
+            for table in ("credentials", "privileges", "appointments", "fppes", "oppe")
+        ),
+        f"/staff/oppe/{practitioner.oppe_profiles.get().pk}/?",
+    ]
     exports = [f"{path}?format={export_format}" for path in STAFF_EXPORTS for export_format in ("csv", "xlsx")]
+    exports += [f"{path}format={export_format}" for path in detail_exports for export_format in ("csv", "xlsx")]
+    ratings = [f"/staff/peer-review/{case.pk}/?format={export_format}" for export_format in ("csv", "xlsx")]
     readers = [(cmo, True), (member, True)]
     readers += [(make_user(*([role] if role else [])), False) for role in ALL_ROLES if role != Role.CMO]
     for reader, allowed in readers:
@@ -210,6 +225,11 @@ def test_peer_review_confidentiality_across_every_role_and_response(
         assert {exported[path].status_code for path in exports if path.startswith("/staff/peer-review/?")} == (
             {200} if allowed else {404}
         )
+        # The case's ratings export holds the reviewer's comments, for the committee and the CMO only.
+        rated = [client.get(path) for path in ratings]
+        assert [RATING_SECRET in response_text(response) for response in rated] == [allowed, allowed], reader
+        assert not any(SECRET in response_text(response) for response in rated)
+        assert not any(RATING_SECRET in response_text(response) for response in exported.values())
 
 
 def test_peer_review_case_pages_answer_404_outside_the_committee(client_for, office, make_practitioner):

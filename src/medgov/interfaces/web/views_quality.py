@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
@@ -283,11 +284,19 @@ def measure_detail(request: HttpRequest, measure_id: str) -> HttpResponseBase:
     target_value = target.value if target else None
     version = caching.results_version()
     analysis = measure_analysis(measure, dimension, parent, target_value, version)
-    export = exports.export_if_requested(
+    export = exports.export_one_of_if_requested(
         request,
-        lambda: breakdown_table(
-            request.user, measure, dimension, analysis.year, breakdown_strata(measure, dimension, parent, analysis.year)
-        ),
+        {
+            "breakdown": lambda: breakdown_table(
+                request.user,
+                measure,
+                dimension,
+                analysis.year,
+                breakdown_strata(measure, dimension, parent, analysis.year),
+            ),
+            "equity": lambda: equity_table(measure, analysis.year),
+            "target_history": lambda: target_history_table(measure, target),
+        },
     )
     if export is not None:
         return export
@@ -367,6 +376,50 @@ def breakdown_table(
         cells(),
         measure.title,
         object_type="quality.measureresult",
+    )
+
+
+def equity_table(measure: Measure, year: dt.date | None) -> exports.ExportTable:
+    """The equity tables of the page in one sheet, a row per group, with the small cells suppressed exactly as the
+    page shows them (for every viewer: the page suppresses them for everyone)."""
+
+    def number(text: str) -> int | str:
+        return int(text) if text.isdigit() else text
+
+    def cells() -> Any:
+        for table in equity_tables(measure, year) if year else []:
+            for row in table["rows"]:
+                rate: float | str = float(row.rate) if row.rate and not row.suppressed else row.rate
+                yield (table["dimension"], row.label, number(row.denominator), number(row.numerator), rate)
+
+    return exports.ExportTable(
+        f"{measure.measure_id}-equity" + (f"-{year:%Y}" if year else ""),
+        ("Dimension", "Group", "Denominator", "Numerator", "Rate"),
+        cells(),
+        f"{measure.title} equity",
+        object_type="quality.measureresult",
+    )
+
+
+def target_history_table(measure: Measure, target: Any) -> exports.ExportTable:
+    changes = target.changes.select_related("changed_by") if target else []
+    rows = (
+        (
+            f"{timezone.localtime(change.changed_at):%Y-%m-%d %H:%M}",
+            str(change.changed_by) if change.changed_by else "",
+            change.old_value,
+            change.new_value,
+            change.effective_from,
+            change.reason,
+        )
+        for change in changes
+    )
+    return exports.ExportTable(
+        f"{measure.measure_id}-target-history",
+        ("When", "Who", "Old", "New", "From", "Why"),
+        rows,
+        f"{measure.title} target",
+        object_type="quality.targetchange",
     )
 
 
@@ -559,10 +612,13 @@ class CloseSignalForm(forms.Form):
 
 
 @require_safe
-def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
+def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponseBase:
     signal = selectors.access_signal_by_id(request.user, signal_id)
     results = series(signal.measure, dimension=signal.dimension, stratum_key=signal.stratum_key)
     figure = spc_for(signal.measure, results, "spc-signal", marker_date=signal.first_period, marker_label="signal")
+    export = exports.export_if_requested(request, lambda: signal_chart_table(signal, figure))
+    if export is not None:
+        return export
     return render(
         request,
         "quality/signal_detail.html",
@@ -572,6 +628,17 @@ def signal_detail(request: HttpRequest, signal_id: int) -> HttpResponse:
             "close_form": CloseSignalForm(),
             "can_manage": request.user.has_perm("quality.manage_signals"),
         },
+    )
+
+
+def signal_chart_table(signal: Any, figure: charts.Figure | None) -> exports.ExportTable:
+    """The data table of the signal's SPC chart, as the page shows it under the chart."""
+    return exports.ExportTable(
+        f"signal-{signal.pk}-{signal.measure.measure_id}-spc",
+        figure.table_headers if figure else ("Period", "Value"),
+        figure.table_rows if figure else (),
+        f"Signal {signal.pk}",
+        object_type="quality.measureresult",
     )
 
 

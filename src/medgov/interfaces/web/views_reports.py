@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from medgov.governance.accounts.models import User
 from medgov.governance.reports import selectors, services
 from medgov.governance.reports.rules import InvalidQuarter, Quarter, last_complete_quarter, parse_quarter
-from medgov.interfaces.web import charts
+from medgov.interfaces.web import charts, exports
 
 QUARTERS_OFFERED = 8
 
@@ -61,13 +62,16 @@ def _offered_quarters() -> list[Quarter]:
 
 
 @require_safe
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
     reports = selectors.board_reports_visible_to(request.user)
     if "quarter" in request.GET:
         try:
             return redirect("reports:board", quarter=parse_quarter(request.GET["quarter"]).code)
         except InvalidQuarter as error:
             messages.error(request, str(error))
+    export = exports.export_if_requested(request, lambda: board_reports_table(reports))
+    if export is not None:
+        return export
     return render(
         request,
         "reports/home.html",
@@ -77,6 +81,28 @@ def home(request: HttpRequest) -> HttpResponse:
             "default_quarter": last_complete_quarter(timezone.localdate()),
             "can_generate": selectors.can_generate_board_reports(request.user),
         },
+    )
+
+
+def board_reports_table(reports: Any) -> exports.ExportTable:
+    """Every stored report the viewer may see (the page lists the latest 50)."""
+    rows = (
+        (
+            str(report.quarter),
+            f"{timezone.localtime(report.created_at):%Y-%m-%d %H:%M}",
+            "schedule" if report.scheduled else str(report.requested_by or "system"),
+            report.get_status_display(),
+            report.measure_refresh_id,
+            "available" if report.can_download else "",
+        )
+        for report in reports
+    )
+    return exports.ExportTable(
+        "board-reports",
+        ("Quarter", "Requested", "By", "Status", "Measure refresh", "Report"),
+        rows,
+        "Board reports",
+        object_type="reports.boardreport",
     )
 
 

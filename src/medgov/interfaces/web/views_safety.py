@@ -446,7 +446,7 @@ def attachment(request: HttpRequest, event_id: int, attachment_id: int) -> FileR
 
 
 @require_http_methods(["GET", "POST"])
-def just_culture(request: HttpRequest, event_id: int) -> HttpResponse:
+def just_culture(request: HttpRequest, event_id: int) -> HttpResponseBase:
     granted = selectors.access_event_by_id(request.user, event_id, minimum=Access.MANAGER)
     reviews = selectors.just_culture_reviews_for(request.user, granted.event)
     form = forms.JustCultureForm(request.POST or None)
@@ -458,7 +458,30 @@ def just_culture(request: HttpRequest, event_id: int) -> HttpResponse:
         else:
             messages.success(request, "Just Culture review recorded.")
             return redirect("safety:just_culture", event_id)
+    export = exports.export_if_requested(request, lambda: just_culture_table(granted.event, reviews))
+    if export is not None:
+        return export
     return render(request, "safety/just_culture.html", {"event": granted.event, "reviews": reviews, "form": form})
+
+
+def just_culture_table(event: Any, reviews: Any) -> exports.ExportTable:
+    rows = (
+        (
+            timezone.localtime(review.created_at).date(),
+            review.individual,
+            review.get_behaviour_display(),
+            review.get_response_display(),
+            review.notes,
+        )
+        for review in reviews
+    )
+    return exports.ExportTable(
+        f"safety-{event.reference}-just-culture",
+        ("When", "Individual", "Behaviour", "Response", "Notes"),
+        rows,
+        "Just Culture reviews",
+        object_type="safety.justculturereview",
+    )
 
 
 RCA_FORMS: dict[str, Any] = {
@@ -486,7 +509,7 @@ def _action_input(data: dict[str, Any]) -> services.ActionInput:
 
 
 @require_http_methods(["GET", "POST"])
-def rca(request: HttpRequest, event_id: int) -> HttpResponse:
+def rca(request: HttpRequest, event_id: int) -> HttpResponseBase:
     user = _actor(request)
     analysis = selectors.access_rca(user, event_id)
     bound: dict[str, Any] = {}
@@ -552,7 +575,89 @@ def rca(request: HttpRequest, event_id: int) -> HttpResponse:
         "factor_form": bound.get("factor") or forms.ContributingFactorForm(auto_id="id_factor_%s"),
         "action_form": bound.get("action") or forms.ActionForm(auto_id="id_action_%s"),
     }
+    if not bound:
+        export = exports.export_one_of_if_requested(
+            request,
+            {
+                "actions": lambda: rca_actions_table(analysis, actions),
+                "timeline": lambda: rca_timeline_table(analysis),
+                "causal_statements": lambda: rca_causal_statements_table(analysis),
+                "factors": lambda: rca_factors_table(analysis),
+            },
+        )
+        if export is not None:
+            return export
     return render(request, "safety/rca.html", context, status=400 if bound else 200)
+
+
+def _rca_name(analysis: Any, table: str) -> str:
+    return f"safety-{analysis.event.reference}-rca-{table}"
+
+
+def _action_measure(action: Any) -> str:
+    if not action.measure_id:
+        return str(action.effectiveness_measure or "")
+    text = str(action.measure_id)
+    if action.measure_version:
+        text += f" v{action.measure_version}"
+    if action.measure_stratum:
+        text += f" [{action.measure_stratum}]"
+    return text
+
+
+def rca_actions_table(analysis: Any, actions: list[Any]) -> exports.ExportTable:
+    """The action plan as the page lists it, with each action's full description (the page shortens it)."""
+    rows = (
+        (
+            action.description,
+            str(action.get_strength_display()).split(" ")[0],
+            str(action.owner) if action.owner else "",
+            action.due_on,
+            _action_measure(action),
+            action.get_status_display(),
+        )
+        for action in actions
+    )
+    return exports.ExportTable(
+        _rca_name(analysis, "actions"),
+        ("Action", "Strength", "Owner", "Due", "Measure", "Status"),
+        rows,
+        "RCA actions",
+        object_type="safety.rcaaction",
+    )
+
+
+def rca_timeline_table(analysis: Any) -> exports.ExportTable:
+    rows = ((timezone.localtime(entry.occurred_at), entry.description) for entry in analysis.timeline.all())
+    return exports.ExportTable(
+        _rca_name(analysis, "timeline"),
+        ("When", "What happened"),
+        ((f"{when:%Y-%m-%d %H:%M}", text) for when, text in rows),
+        "RCA timeline",
+        object_type="safety.timelineentry",
+    )
+
+
+def rca_causal_statements_table(analysis: Any) -> exports.ExportTable:
+    rows = ((number, statement.text) for number, statement in enumerate(analysis.causal_statements.all(), start=1))
+    return exports.ExportTable(
+        _rca_name(analysis, "causal-statements"),
+        ("Number", "Causal statement"),
+        rows,
+        "RCA causal statements",
+        object_type="safety.causalstatement",
+    )
+
+
+def rca_factors_table(analysis: Any) -> exports.ExportTable:
+    rows = ((factor.get_category_display(), factor.description) for factor in analysis.contributing_factors.all())
+    return exports.ExportTable(
+        _rca_name(analysis, "contributing-factors"),
+        ("Category", "Contributing factor"),
+        rows,
+        "RCA contributing factors",
+        object_type="safety.contributingfactor",
+    )
 
 
 def _chart_payload(verification: Any, months: list[dt.date], implemented_on: dt.date, label: str) -> dict[str, Any]:

@@ -129,11 +129,11 @@ class CredentialForm(forms.Form):
     source_document = forms.FileField(required=False)
 
 
-def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponseBase:
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     today = timezone.localdate()
     specials = selectors.special_grants_of(request.user, person, now=timezone.now())
-    context = {
+    context: dict[str, Any] = {
         "practitioner": person,
         "credentials": person.credentials.select_related("verified_by"),
         "grant_rows": [
@@ -152,7 +152,182 @@ def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponse:
         "credential_form": CredentialForm(),
         "can_manage": request.user.has_perm("staff.manage_staff"),
     }
+    builders: dict[str, Callable[[], exports.ExportTable]] = {
+        "credentials": lambda: credentials_table(person, context["credentials"]),
+        "privileges": lambda: grants_table(person, context["grant_rows"]),
+        "appointments": lambda: appointments_table(person, context["appointments"]),
+        "fppes": lambda: practitioner_fppes_table(person, context["fppes"]),
+    }
+    if context["oppe_profiles"]:
+        # Only those who see the OPPE history on the page have it as a table to export.
+        builders["oppe"] = lambda: practitioner_oppe_table(person, context["oppe_profiles"])
+    export = exports.export_one_of_if_requested(request, builders)
+    if export is not None:
+        return export
     return render(request, "staff/practitioner.html", context)
+
+
+def _slug(person: Any) -> str:
+    return f"practitioner-{person.pk}"
+
+
+def credentials_table(person: Any, credentials: Any) -> exports.ExportTable:
+    def verified(credential: Any) -> str:
+        text = str(credential.verified_on or "not verified")
+        if credential.verified_by:
+            text += f" by {credential.verified_by}"
+        if credential.verification_source:
+            text += f" ({credential.verification_source})"
+        return text
+
+    rows = (
+        (
+            credential.get_kind_display(),
+            credential.issuer,
+            f"{credential.number} {credential.state}".strip(),
+            credential.issued_on,
+            credential.expires_on,
+            verified(credential),
+            credential.get_result_display(),
+            credential.get_status_display(),
+        )
+        for credential in credentials
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-credentials",
+        ("Credential", "Issuer", "Number", "Issued", "Expires", "Verified", "Result", "Status"),
+        rows,
+        "Credentials",
+        object_type="staff.credential",
+    )
+
+
+def grant_kind_text(grant: Any) -> str:
+    text = str(grant.get_kind_display())
+    if grant.temporary_reason:
+        text += f" ({grant.get_temporary_reason_display()})"
+    if grant.activation:
+        text += f" under “{grant.activation}”"
+    return text
+
+
+def deadlines_text(special: selectors.SpecialGrant | None) -> str:
+    """The clocks of a temporary or disaster grant as the page's Deadlines column states them, as plain text."""
+    if special is None:
+        return ""
+    grant = special.grant
+    if not special.is_disaster:
+        return (
+            "" if special.days_left is None else f"{special.days_left} day{'s' if special.days_left != 1 else ''} left"
+        )
+    if grant.licence_verified_at:
+        verification = (
+            f"verified {_moment(grant.licence_verified_at)} {grant.get_licence_verification_result_display()}, "
+            f"{grant.licence_verification_source}"
+            + (f", by {grant.licence_verified_by}" if grant.licence_verified_by else "")
+        )
+    else:
+        verification = _pending(special.verification_overdue, special.is_open, special.verification_hours_left)
+    if grant.continuation_decided_at:
+        continuation = (
+            f"{grant.get_continuation_decision_display() or 'decided'} {_moment(grant.continuation_decided_at)}"
+        )
+        if grant.continuation_decided_by:
+            continuation += f" by {grant.continuation_decided_by}"
+        if grant.continuation_reason:
+            continuation += f": {grant.continuation_reason}"
+    else:
+        continuation = _pending(special.continuation_overdue, special.is_open, special.continuation_hours_left)
+    return (
+        f"Licence verification due {_moment(grant.licence_verification_due_at)}: {verification}; "
+        f"Continuation decision due {_moment(grant.continuation_due_at)}: {continuation}"
+    )
+
+
+def _pending(overdue: bool, is_open: bool, hours_left: int | None) -> str:
+    if overdue:
+        return "overdue"
+    return f"{hours_left} h left" if is_open else "not recorded"
+
+
+def grants_table(person: Any, grant_rows: list[dict[str, Any]]) -> exports.ExportTable:
+    rows = (
+        (
+            row["grant"].item.name,
+            grant_kind_text(row["grant"]),
+            row["grant"].starts_on,
+            row["grant"].ends_on,
+            row["grant"].get_status_display(),
+            deadlines_text(row["special"]),
+        )
+        for row in grant_rows
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-privileges",
+        ("Privilege", "Kind", "From", "To", "Status", "Deadlines"),
+        rows,
+        "Privileges",
+        object_type="staff.privilegegrant",
+    )
+
+
+def appointments_table(person: Any, appointments: Any) -> exports.ExportTable:
+    rows = (
+        (
+            appointment.get_category_display(),
+            appointment.starts_on,
+            appointment.ends_on,
+            appointment.reappointment_due_on,
+        )
+        for appointment in appointments
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-appointments",
+        ("Category", "From", "To", "Reappointment due"),
+        rows,
+        "Appointments",
+        object_type="staff.appointment",
+    )
+
+
+def practitioner_oppe_table(person: Any, profiles: list[Any]) -> exports.ExportTable:
+    rows = (
+        (
+            profile.period_start,
+            profile.period_end,
+            profile.get_status_display(),
+            "flagged" if profile.is_flagged else "",
+        )
+        for profile in profiles
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-oppe",
+        ("Period from", "Period to", "Status", "Flag"),
+        rows,
+        "OPPE",
+        object_type="staff.oppeprofile",
+    )
+
+
+def practitioner_fppes_table(person: Any, fppes: Any) -> exports.ExportTable:
+    rows = (
+        (
+            fppe.get_trigger_display(),
+            fppe.grant.item.name if fppe.grant else "",
+            fppe.get_method_display(),
+            fppe.starts_on,
+            fppe.ends_on,
+            fppe.get_status_display(),
+        )
+        for fppe in fppes
+    )
+    return exports.ExportTable(
+        f"{_slug(person)}-fppes",
+        ("Trigger", "Privilege", "Method", "From", "To", "Status"),
+        rows,
+        "FPPE",
+        object_type="staff.fppe",
+    )
 
 
 @require_POST
@@ -439,7 +614,7 @@ class OppeDecisionForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
+def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponseBase:
     profile = selectors.access_oppe_profile_by_id(request.user, profile_id)
     form = OppeDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -450,6 +625,9 @@ def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
         else:
             messages.success(request, "OPPE decision recorded.")
             return redirect("staff:oppe_profile", profile.pk)
+    export = exports.export_if_requested(request, lambda: oppe_indicators_table(profile))
+    if export is not None:
+        return export
     funnels = [
         {
             "id": f"funnel-{indicator.pk}",
@@ -465,6 +643,44 @@ def oppe_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
         "staff/oppe_profile.html",
         {"profile": profile, "form": form, "funnels": funnels},
         status=400 if form.errors else 200,
+    )
+
+
+def _interval(lower: float | None, upper: float | None) -> str:
+    return "" if lower is None or upper is None else f"{lower:.2f}\u2013{upper:.2f}"
+
+
+def oppe_indicators_table(profile: Any) -> exports.ExportTable:
+    rows = (
+        (
+            indicator.name,
+            indicator.cases,
+            indicator.observed,
+            indicator.expected,
+            indicator.value,
+            _interval(indicator.lower, indicator.upper),
+            indicator.department_value,
+            _interval(indicator.funnel_lower, indicator.funnel_upper),
+            indicator.get_position_display(),
+        )
+        for indicator in profile.indicators.all()
+    )
+    return exports.ExportTable(
+        f"oppe-{profile.pk}-indicators",
+        (
+            "Indicator",
+            "Cases",
+            "Observed",
+            "Expected",
+            "Value",
+            "95% interval",
+            "Department",
+            "Funnel limits",
+            "Position",
+        ),
+        rows,
+        "OPPE indicators",
+        object_type="staff.oppeindicator",
     )
 
 
@@ -513,7 +729,7 @@ class DeterminationForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
+def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponseBase:
     case = selectors.access_peer_review_case_by_id(request.user, case_id)
     rating_form = RatingForm(request.POST if "care" in request.POST else None)
     determination_form = DeterminationForm(request.POST if "determination" in request.POST else None)
@@ -537,6 +753,9 @@ def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
             return redirect("staff:peer_review_case", case.pk)
     except ValidationError as error:
         messages.error(request, "; ".join(error.messages))
+    export = exports.export_if_requested(request, lambda: peer_review_ratings_table(case))
+    if export is not None:
+        return export
     return render(
         request,
         "staff/peer_review_case.html",
@@ -548,6 +767,26 @@ def peer_review_case(request: HttpRequest, case_id: int) -> HttpResponse:
             "is_reviewer": case.reviewer_id == request.user.pk,
         },
         status=400 if reviewer_form.errors else 200,
+    )
+
+
+def peer_review_ratings_table(case: Any) -> exports.ExportTable:
+    rows = (
+        (
+            str(rating.reviewer),
+            rating.get_care_display(),
+            rating.get_outcome_display(),
+            rating.get_documentation_display(),
+            rating.comments,
+        )
+        for rating in case.ratings.all()
+    )
+    return exports.ExportTable(
+        f"peer-review-case-{case.pk}-ratings",
+        ("Reviewer", "Care", "Outcome", "Documentation", "Comments"),
+        rows,
+        "Peer review ratings",
+        object_type="staff.peerreviewrating",
     )
 
 
@@ -734,14 +973,42 @@ def continuation(request: HttpRequest, grant_id: int) -> HttpResponse:
     )
 
 
-def special_privileges(request: HttpRequest) -> HttpResponse:
+def special_privileges(request: HttpRequest) -> HttpResponseBase:
     """Active disaster and temporary privileges with their deadlines, the most pressing first."""
     now = timezone.now()
     rows = selectors.open_special_grants_visible_to(request.user, now=now)
+    export = exports.export_if_requested(request, lambda: special_grants_table(rows))
+    if export is not None:
+        return export
     return render(
         request,
         "staff/special_privileges.html",
         {"rows": rows, "activations": list(open_activations()), "now": now},
+    )
+
+
+def special_grants_table(special_rows: list[selectors.SpecialGrant]) -> exports.ExportTable:
+    def kind(grant: Any) -> str:
+        text = grant_kind_text(grant)
+        return text + (f", presented {_moment(grant.presented_at)}" if grant.activation and grant.presented_at else "")
+
+    rows = (
+        (
+            str(row.grant.practitioner),
+            row.grant.item.name,
+            kind(row.grant),
+            row.grant.starts_on,
+            row.grant.ends_on,
+            deadlines_text(row),
+        )
+        for row in special_rows
+    )
+    return exports.ExportTable(
+        "special-privileges",
+        ("Practitioner", "Privilege", "Kind", "From", "Until", "Deadlines"),
+        rows,
+        "Special privileges",
+        object_type="staff.privilegegrant",
     )
 
 
