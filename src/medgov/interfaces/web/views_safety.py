@@ -447,6 +447,9 @@ def attachment(request: HttpRequest, event_id: int, attachment_id: int) -> FileR
 
 @require_http_methods(["GET", "POST"])
 def just_culture(request: HttpRequest, event_id: int) -> HttpResponseBase:
+    # Refuse before the event is opened: opening it records a read of the event in the audit trail.
+    if not request.user.has_perm("safety.lead_safety_programme"):
+        raise PermissionDenied
     granted = selectors.access_event_by_id(request.user, event_id, minimum=Access.MANAGER)
     reviews = selectors.just_culture_reviews_for(request.user, granted.event)
     form = forms.JustCultureForm(request.POST or None)
