@@ -134,9 +134,7 @@ def _improbable_counts(
     return tuple(bool(value) for value in (np.minimum(below, above) < FUNNEL_COUNT_TAIL))
 
 
-def _funnel_view(
-    plot: FunnelPlot, denominators: Sequence[float], centre: float, counts: Sequence[float] | None = None
-) -> FunnelView:
+def _funnel_view(plot: FunnelPlot, denominators: Sequence[float], centre: float, counts: Sequence[float]) -> FunnelView:
     grid = np.linspace(max(min(denominators), 1e-9) * 0.8, max(denominators) * 1.1, 60)
     kind = plot.data_type
     curves = funnel_limits(
@@ -149,11 +147,7 @@ def _funnel_view(
         overdispersion=plot.overdispersion,
     )
     xs = tuple(float(x) for x in grid)
-    improbable = (
-        _improbable_counts(counts, denominators, kind=kind, centre=plot.target)
-        if counts is not None
-        else (True,) * len(plot.ratios)
-    )
+    improbable = _improbable_counts(counts, denominators, kind=kind, centre=plot.target)
     flags = []
     for ratio, is_outlier, is_improbable in zip(plot.ratios, plot.outlier, improbable, strict=True):
         flags.append(("high" if ratio > plot.target else "low") if is_outlier and is_improbable else "")

@@ -1916,8 +1916,8 @@ def do_send_disaster_clock_reminders(*, now: dt.datetime) -> int:
         assert grant.presented_at is not None
         for clock, done_field, sent_field, permission, due, what in clocks:
             due_at = due(grant.presented_at)
-            done = getattr(grant, done_field) is not None or getattr(grant, sent_field) is not None
-            if not rules.disaster_reminder_due(due_at, now, hours_before=rules.DISASTER_REMINDER_HOURS, done=done):
+            settled = getattr(grant, done_field) is not None or getattr(grant, sent_field) is not None
+            if not rules.disaster_reminder_due(due_at, now, hours_before=rules.DISASTER_REMINDER_HOURS, done=settled):
                 continue
             with transaction.atomic():
                 PrivilegeGrant.objects.filter(pk=grant.pk).update(**{sent_field: now})
