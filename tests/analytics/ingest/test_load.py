@@ -52,7 +52,7 @@ def synthea_entries() -> list[dict[str, Any]]:
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test with NDJSON read by DuckDB (whatever the file's size) and by the Python readers."""
     if request.param == "python-reader":
-        monkeypatch.setattr(landing, "_every_line_starts_an_object", lambda source: False)
+        monkeypatch.setattr(landing, "_lines_are_the_files_lines", lambda source, **counted: False)
     return str(request.param)
 
 
@@ -333,7 +333,7 @@ def test_a_file_duckdb_fails_to_read_is_loaded_again_by_the_python_readers(
     )
     expected = tmp_path / "python.duckdb"
     with monkeypatch.context() as python_only:
-        python_only.setattr(landing, "_every_line_starts_an_object", lambda source: False)
+        python_only.setattr(landing, "_lines_are_the_files_lines", lambda source, **counted: False)
         api.ingest([encounters, patients], expected)
     # The statement for Patient.ndjson fails (as it would were the file cut short after the scan), which aborts
     # the transaction after Encounter.ndjson has landed.
@@ -519,9 +519,9 @@ def load_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[
         return staged
 
     monkeypatch.setattr(landing.Lander, "_stage_ndjson", recording_stage_ndjson)
-    every_line_starts_an_object = landing._every_line_starts_an_object
-    for name, prescan in (("duckdb", every_line_starts_an_object), ("python", lambda source: False)):
-        monkeypatch.setattr(landing, "_every_line_starts_an_object", prescan)
+    lines_are_the_files_lines = landing._lines_are_the_files_lines
+    for name, numbered in (("duckdb", lines_are_the_files_lines), ("python", lambda source, **counted: False)):
+        monkeypatch.setattr(landing, "_lines_are_the_files_lines", numbered)
         warehouse = tmp_path / f"{name}.duckdb"
         reports = [api.ingest(files, warehouse) for _ in range(2)]
         outcomes.append(
@@ -695,3 +695,78 @@ def test_a_document_larger_than_the_streaming_threshold_is_streamed_and_lands_wh
     assert rows(warehouse, "SELECT count(*) FROM observation WHERE patient_id NOT IN (SELECT id FROM patient)") == [
         (0,)
     ]
+
+
+def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_parallel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small reader buffers (the line limit sets them), so that the file is read in many pieces on every core, and
+    # more lines than three of DuckDB's row groups (122,880 rows each).
+    monkeypatch.setattr(landing, "MAX_LINE_BYTES", 64 * 1024)
+    monkeypatch.setattr(landing, "_STAGE_NDJSON_SQL", landing._stage_ndjson_sql())
+    scanned: list[Path] = []
+    every_line_starts_an_object = landing._every_line_starts_an_object
+
+    def recording_scan(source: readers.SourceFile) -> bool:
+        scanned.append(source.path)
+        return every_line_starts_an_object(source)
+
+    monkeypatch.setattr(landing, "_every_line_starts_an_object", recording_scan)
+    handed_back = {1: "Patinet", 122_881: "Patinet", 250_000: None, 400_000: "Patinet"}
+    text = "".join(
+        (
+            json.dumps({"resourceType": handed_back[line], "id": f"line-{line}"}, separators=(",", ":"))
+            if handed_back.get(line)
+            else '{"resourceType":"Patient"}'
+            if line in handed_back
+            else f'{{"resourceType":"Patient","id":"line-{line}","text":"{"x" * (line * 7919 % 97)}"}}'
+        )
+        + "\n"
+        for line in range(1, 400_001)
+    )
+    path = tmp_path / "Patient.ndjson"
+    path.write_text(text.rstrip("\n"))  # no newline after the last line: its number does not depend on one
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    report = api.ingest([path], warehouse)
+
+    assert report.by_resource_type["Patient"].new == 400_000 - len(handed_back)
+    assert scanned == []  # the file's size accounts for every line: no second read of its bytes
+    assert rows(warehouse, "SELECT count(*) FROM raw_resource WHERE id <> 'line-' || source_line") == [(0,)]
+    assert rows(warehouse, "SELECT source_line, resource_type, reason FROM quarantine ORDER BY source_line") == [
+        (1, "Patinet", "unknown_resource_type"),
+        (122_881, "Patinet", "unknown_resource_type"),
+        (250_000, "Patient", "missing_id"),
+        (400_000, "Patinet", "unknown_resource_type"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "scanned"),
+    [
+        pytest.param('{"resourceType":"Patient","id":"a"}\n{"resourceType":"Patient","id":"b"}\n', False, id="lf"),
+        pytest.param('{"resourceType":"Patient","id":"a"}\r\n{"resourceType":"Patient","id":"b"}\r\n', True, id="crlf"),
+        pytest.param('{"resourceType":"Patient","id":"a"}\n{"resourceType":"Patient","id":"b"}\n\n', True, id="blank-end"),
+        pytest.param('{"resourceType":"Patient","id":"a"} \n{"resourceType":"Patient","id":"b"}', True, id="space"),
+    ],
+)  # fmt: skip
+def test_a_file_is_scanned_for_blank_lines_only_when_its_size_leaves_room_for_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, scanned: bool
+) -> None:
+    calls: list[Path] = []
+    every_line_starts_an_object = landing._every_line_starts_an_object
+
+    def recording_scan(source: readers.SourceFile) -> bool:
+        calls.append(source.path)
+        return every_line_starts_an_object(source)
+
+    monkeypatch.setattr(landing, "_every_line_starts_an_object", recording_scan)
+    path = tmp_path / "Patient.ndjson"
+    path.write_bytes(text.encode())
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    report = api.ingest([path], warehouse)
+
+    assert report.by_resource_type["Patient"] == ResourceTypeCounts(read=2, new=2)
+    assert bool(calls) is scanned
+    assert rows(warehouse, "SELECT id, source_line FROM raw_resource ORDER BY id") == [("a", 1), ("b", 2)]

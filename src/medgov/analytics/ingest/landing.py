@@ -5,17 +5,18 @@ first writes every record it reads straight into ``raw_resource``, tagged with t
 versions, and then settles each key in one merge: the records that lose are deleted again, and so are the stored
 rows they supersede. Each resource is so written once, as DuckDB's own read of the file would write it.
 
-An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB itself: one
-``read_ndjson_objects ... INSERT INTO raw_resource`` statement per file, numbered ``WITH ORDINALITY`` (which skips
-blank lines, hence the first condition, checked by a byte scan), computing the columns in SQL. Only what those
-checks cannot vouch for goes back to the Python readers; such a line lands marked (a negative ``source_entry``,
-which no record has) and is taken out again: a line that is valid JSON but not a plain resource (a Bundle, a
-missing or unknown ``resourceType``, a missing ``id``, unusual ``meta``, a ``urn:`` reference) is handed back by
-its line; a file with a blank line or one that is not an object, a line DuckDB cannot parse (``ignore_errors``
-returns it as NULL) or parses more leniently than JSON allows (``NaN``, trailing commas), or a gzip stream that
-breaks, is read whole by the Python readers, so each record keeps the bucket, reason, detail and line those give
-it. JSON documents take the Python readers directly. A statement that fails aborts DuckDB's transaction, so
-the load (see :mod:`load`) is then rolled back and run again with that file read by the Python readers.
+An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB itself, in two
+statements that both run on every core: ``read_ndjson_objects`` into a temporary table of the lines with their
+members and whether SQL can vouch for each, then the lines it vouches for into ``raw_resource``, numbered by
+``row_number() OVER ()`` over that table (the reader returns lines in the file's order and skips blank ones, hence
+the first condition, checked by a byte scan). Only what SQL cannot vouch for goes to the Python readers: a line
+that is valid JSON but not a plain resource (a Bundle, a missing or unknown ``resourceType``, a missing ``id``,
+unusual ``meta``, a ``urn:`` reference) is handed to them by its line; a file with a blank line or one that is not
+an object, a line DuckDB cannot parse (``ignore_errors`` returns it as NULL) or parses more leniently than JSON
+allows (``NaN``, trailing commas), or a gzip stream that breaks, is read whole by them, so each record keeps the
+bucket, reason, detail and line those give it. JSON documents take the Python readers directly. A statement that
+fails aborts DuckDB's transaction, so the load (see :mod:`load`) is then rolled back and run again with that file
+read by the Python readers.
 
 Merging, set-based: a resource whose key occurs once in the load is compared with the stored version in one
 join; the keys that occur more than once (rare: one export seldom repeats a resource) are replayed in load order
@@ -41,6 +42,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
+from os import SEEK_END
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,9 +67,8 @@ or a NULL row) is read by the Python readers instead."""
 ProgressCallback = Callable[[int, Path], None]
 """Called with the number of on-disk bytes just consumed and the file being read."""
 
-# How a line DuckDB read lands: in SQL as it is (source_entry NULL), or marked in source_entry, which is never
-# negative for a record, to be taken out again and read by the Python readers: from its parsed JSON, or (the
-# whole file) from the file.
+# How a line DuckDB read lands (staged_line.mark): in SQL as it is (NULL), or by the Python readers: from its
+# parsed JSON, or (the whole file) from the file.
 _HAND_BACK = -2
 _REREAD_FILE = -3
 
@@ -142,14 +143,16 @@ def _stage_ndjson_sql() -> str:
     """
     no_urn_reference = """NOT contains(member[1], '"reference":"urn:')"""
     return f"""
-    INSERT INTO raw_resource
+    CREATE OR REPLACE TEMP TABLE staged_line AS
     SELECT
-        -- A marked line is only looked at again, so its NOT NULL columns take placeholders.
-        coalesce(member[2]->>'$', ''), coalesce(member[3]->>'$', ''), member[5]->>'$',
+        -- The compact JSON when the line is written otherwise: most lines are compact already, kept once.
+        CASE WHEN line = member[1] THEN NULL ELSE member[1] END AS compact,
+        line,
+        member[2]->>'$' AS resource_type,
+        member[3]->>'$' AS id,
+        member[5]->>'$' AS version_id,
         -- The session is UTC (connection.connect), so this is the instant's UTC wall time.
-        TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ)::TIMESTAMP,
-        coalesce(md5(member[1]), ''), coalesce(member[1], '{{}}'),
-        $source_file, line_number,
+        TRY_CAST(member[6]->>'$' AS TIMESTAMPTZ)::TIMESTAMP AS last_updated,
         CASE
             WHEN member IS NULL THEN {_REREAD_FILE}
             -- A line written as DuckDB writes it (compact, as most exports are) takes one scan for both lenient
@@ -159,20 +162,31 @@ def _stage_ndjson_sql() -> str:
             WHEN regexp_matches(line, '{_LENIENT_JSON}') THEN {_REREAD_FILE}
             WHEN {plain_resource} AND {no_urn_reference} THEN NULL
             ELSE {_HAND_BACK}
-        END,
-        $load_id
+        END AS mark
     FROM (
         SELECT
-            ordinality AS line_number,
             json AS line,
             json_extract(json, ['$', '$.resourceType', '$.id', '$.meta', '$.meta.versionId', '$.meta.lastUpdated'])
                 AS member
         FROM read_ndjson_objects(
             $path, format = 'newline_delimited', ignore_errors = true, compression = $compression,
             maximum_object_size = {MAX_LINE_BYTES}
-        ) WITH ORDINALITY
+        )
     )
     """
+
+
+# The lines of staged_line numbered in the order DuckDB's reader returned them, which is the file's (the
+# connection preserves insertion order): ``row_number() OVER ()`` over the whole table, which DuckDB computes
+# while scanning, in parallel; a filter goes outside, so that it does not change the numbers.
+_NUMBERED_STAGED_LINE = "(SELECT row_number() OVER () AS line_number, * FROM staged_line)"
+
+_LAND_STAGED_LINES_SQL = f"""
+INSERT INTO raw_resource
+SELECT resource_type, id, version_id, last_updated, md5(resource), resource, $source_file, line_number, NULL, $load_id
+FROM (SELECT *, coalesce(compact, line) AS resource FROM {_NUMBERED_STAGED_LINE})
+WHERE mark IS NULL
+"""
 
 
 class ReadByPythonInstead(Exception):
@@ -215,7 +229,14 @@ class Lander:
             run(connection, statement)
 
     def close(self) -> None:
-        for table in ("load_file", "staged_rejected", "staged_key_repeat", "staged_outcome", "staged_hand_back"):
+        for table in (
+            "load_file",
+            "staged_rejected",
+            "staged_key_repeat",
+            "staged_outcome",
+            "staged_line",
+            "staged_hand_back",
+        ):
             run(self.connection, f"DROP TABLE IF EXISTS temp.{table}")
         run(self.connection, "DROP MACRO IF EXISTS temp.fhir_version_order")
 
@@ -228,12 +249,7 @@ class Lander:
         run(self.connection, "INSERT INTO load_file VALUES (?, ?)", [file_index, str(path)])
         # Small files too: DuckDB's statement costs milliseconds, while the Python path's first Arrow batch makes
         # DuckDB import pandas, which costs a second or more.
-        if (
-            path not in self.read_by_python
-            and source.is_ndjson()
-            and _every_line_starts_an_object(source)
-            and self._stage_ndjson(source, file_index)
-        ):
+        if path not in self.read_by_python and source.is_ndjson() and self._stage_ndjson(source, file_index):
             if progress is not None:
                 progress(source.size, path)
             return source.size
@@ -250,59 +266,53 @@ class Lander:
         return source.size
 
     def _stage_ndjson(self, source: SourceFile, file_index: int) -> bool:
-        """Land an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers."""
+        """Land an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers.
+
+        Two statements, both parallel: the file's lines, their members and whether SQL vouches for each into
+        ``staged_line``; then the lines it vouches for, numbered, into ``raw_resource``. (Numbering the lines as
+        they are read, ``WITH ORDINALITY``, would keep the whole read on one thread.)"""
         source_file = str(source.path)
         try:
             run(
                 self.connection,
                 _STAGE_NDJSON_SQL,
-                {
-                    "load_id": self.load_id,
-                    "source_file": source_file,
-                    "path": source_file,
-                    "compression": "gzip" if source.compressed else "none",
-                },
+                {"path": source_file, "compression": "gzip" if source.compressed else "none"},
             )
+            lines, text_bytes, reread, hand_back = self.connection.execute(
+                f"""
+                SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE}),
+                       count(*) FILTER (WHERE mark = {_HAND_BACK})
+                FROM staged_line
+                """
+            ).fetchall()[0]
+            numbered = not reread and _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines)
+            if numbered:
+                run(self.connection, _LAND_STAGED_LINES_SQL, {"load_id": self.load_id, "source_file": source_file})
         except duckdb.Error as error:
             raise ReadByPythonInstead(source.path) from error
-        marked = dict(
-            self.connection.execute(
-                """
-                SELECT source_entry, count(*) FROM raw_resource
-                WHERE load_id = ? AND source_file = ? AND source_entry < 0 GROUP BY source_entry
-                """,
-                [self.load_id, source_file],
-            ).fetchall()
-        )
-        if marked.get(_REREAD_FILE):
-            run(
-                self.connection,
-                "DELETE FROM raw_resource WHERE load_id = ? AND source_file = ?",
-                [self.load_id, source_file],
-            )
+        if not numbered:
+            run(self.connection, "DROP TABLE staged_line")
             return False
-        if marked.get(_HAND_BACK):
+        if hand_back:
             self._hand_back(source_file)
+        run(self.connection, "DROP TABLE staged_line")
         return True
 
     def _hand_back(self, source_file: str) -> None:
         """Land the lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed JSON."""
-        parameters = {"load_id": self.load_id, "source_file": source_file}
-        where = f"load_id = $load_id AND source_file = $source_file AND source_entry = {_HAND_BACK}"
         run(
             self.connection,
             f"""
             CREATE OR REPLACE TEMP TABLE staged_hand_back AS
-            SELECT row_number() OVER (ORDER BY source_line) - 1 AS position, source_line, resource::VARCHAR AS resource
-            FROM raw_resource WHERE {where}
+            SELECT row_number() OVER (ORDER BY line_number) - 1 AS position, line_number AS source_line,
+                   coalesce(compact, line) AS resource
+            FROM {_NUMBERED_STAGED_LINE}
+            WHERE mark = {_HAND_BACK}
             """,
-            parameters,
         )
-        run(self.connection, f"DELETE FROM raw_resource WHERE {where}", parameters)
         total = int(scalar(self.connection, "SELECT count(*) FROM staged_hand_back"))
         for start in range(0, total, self.chunk_size):
             lines = self.connection.execute(
-                # Not rowid: rows written in a transaction are numbered from 2**62 until it commits.
                 "SELECT source_line, resource FROM staged_hand_back WHERE position >= ? AND position < ? ORDER BY position",
                 [start, start + self.chunk_size],
             ).fetchall()
@@ -363,6 +373,22 @@ class Lander:
 
 
 _STAGE_NDJSON_SQL = _stage_ndjson_sql()
+
+
+def _lines_are_the_files_lines(source: SourceFile, *, text_bytes: int, lines: int) -> bool:
+    """Whether the ``lines`` DuckDB's reader returned, ``text_bytes`` long in all, are every line of the file, so that
+    their order numbers them: the reader skips blank lines and trims whitespace around a line.
+
+    A plain file whose size is exactly those lines and a newline after each (but perhaps the last) has no byte
+    left for a blank line, which settles it without reading the file again; otherwise (a compressed file, a
+    carriage return before each newline) the file's bytes are scanned."""
+    if not source.compressed and lines:
+        with source.path.open("rb") as file:
+            file.seek(-1, SEEK_END)
+            ends_with_newline = file.read(1) == b"\n"
+        if source.size == text_bytes + lines - (0 if ends_with_newline else 1):
+            return True
+    return _every_line_starts_an_object(source)
 
 
 def _every_line_starts_an_object(source: SourceFile) -> bool:

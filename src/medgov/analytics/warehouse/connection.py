@@ -98,6 +98,9 @@ def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | No
             f"{MEMORY_LIMIT_ENV} (the warehouse's memory limit) must be a size such as 2GB or 500MB, not {limit!r}"
         ) from error
     run(connection, "SET TimeZone = 'UTC'")
+    # DuckDB's default, set because the ingest numbers the lines of an NDJSON file in the order its parallel read
+    # stores them (landing.py).
+    run(connection, "SET preserve_insertion_order = true")
     # The CLI draws its own progress bar; DuckDB's would interleave with it on the terminal.
     run(connection, "SET enable_progress_bar = false")
     if not read_only:
