@@ -770,3 +770,51 @@ def test_a_file_is_scanned_for_blank_lines_only_when_its_size_leaves_room_for_on
     assert report.by_resource_type["Patient"] == ResourceTypeCounts(read=2, new=2)
     assert bool(calls) is scanned
     assert rows(warehouse, "SELECT id, source_line FROM raw_resource ORDER BY id") == [("a", 1), ("b", 2)]
+
+
+def test_files_staged_together_or_apart_land_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines handed to the Python readers, a file DuckDB reads more leniently than JSON allows (read whole by the
+    # Python readers, its staged lines left behind) between two it numbers, and a gzip file.
+    first = tmp_path / "a.ndjson"
+    first.write_text(
+        '{"resourceType":"Patient","id":"a1"}\n{"resourceType":"Patinet","id":"a2"}\n'
+        '{"resourceType":"Encounter","id":"a3","subject":{"reference":"urn:uuid:a1"}}\n'
+        '{"resourceType":"Patient","id":"a4"}\n'
+    )
+    lenient = tmp_path / "b.ndjson"
+    lenient.write_text('{"resourceType":"Patient","id":"b1"}\n{"resourceType":"Patient","id":"b2","x":NaN}\n')
+    third = tmp_path / "c.ndjson"
+    third.write_text(
+        '{"resourceType":"Patient","id":"c1"}\n{"resourceType":"Patient"}\n{"resourceType":"Patient","id":"a1"}'
+    )
+    compressed = tmp_path / "d.ndjson.gz"
+    compressed.write_bytes(
+        gzip.compress(b'{"resourceType":"Patinet","id":"d1"}\n{"resourceType":"Patient","id":"d2"}\n')
+    )
+    files = [first, lenient, third, compressed]
+    snapshots = []
+    for name, staged_bytes in (("together", landing.STAGED_BYTES), ("apart", 1)):
+        monkeypatch.setattr(landing, "STAGED_BYTES", staged_bytes)
+        api.ingest(files, tmp_path / f"{name}.duckdb")
+        snapshots.append(snapshot(tmp_path / f"{name}.duckdb"))
+    with monkeypatch.context() as python_only:
+        python_only.setattr(landing, "_lines_are_the_files_lines", lambda source, **counted: False)
+        api.ingest(files, tmp_path / "python.duckdb")
+    by_python = snapshot(tmp_path / "python.duckdb")
+
+    assert snapshots[0] == snapshots[1] == by_python
+    # a1 of c.ndjson repeats a.ndjson's, unchanged; a3's urn: reference resolves to nothing.
+    assert rows(tmp_path / "apart.duckdb", "SELECT id, source_file, source_line FROM raw_resource ORDER BY ALL") == [
+        ("a1", str(first), 1),
+        ("a4", str(first), 4),
+        ("b1", str(lenient), 1),
+        ("c1", str(third), 1),
+        ("d2", str(compressed), 2),
+    ]
+    assert rows(tmp_path / "apart.duckdb", "SELECT source_file, source_line, reason FROM quarantine ORDER BY ALL") == [
+        (str(first), 2, "unknown_resource_type"),
+        (str(first), 3, "unresolved_reference"),
+        (str(lenient), 2, "malformed_json"),
+        (str(third), 2, "missing_id"),
+        (str(compressed), 1, "unknown_resource_type"),
+    ]

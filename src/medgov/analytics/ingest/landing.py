@@ -143,8 +143,9 @@ def _stage_ndjson_sql() -> str:
     """
     no_urn_reference = """NOT contains(member[1], '"reference":"urn:')"""
     return f"""
-    CREATE OR REPLACE TEMP TABLE staged_line AS
+    INSERT INTO staged_line
     SELECT
+        $file_index,
         -- The compact JSON when the line is written otherwise: most lines are compact already, kept once.
         CASE WHEN line = member[1] THEN NULL ELSE member[1] END AS compact,
         line,
@@ -176,17 +177,51 @@ def _stage_ndjson_sql() -> str:
     """
 
 
-# The lines of staged_line numbered in the order DuckDB's reader returned them, which is the file's (the
-# connection preserves insertion order): ``row_number() OVER ()`` over the whole table, which DuckDB computes
-# while scanning, in parallel; a filter goes outside, so that it does not change the numbers.
-_NUMBERED_STAGED_LINE = "(SELECT row_number() OVER () AS line_number, * FROM staged_line)"
+# The staged lines of the files DuckDB read, then lines of the next file appended after them, in the order the
+# reader returned them, which is the file's (the connection preserves insertion order). JSON columns, so that
+# nothing is parsed again on the way to raw_resource.
+_STAGED_LINE_DDL = """
+CREATE OR REPLACE TEMP TABLE staged_line (
+    file_index INTEGER NOT NULL,
+    compact JSON,
+    line JSON,
+    resource_type VARCHAR,
+    id VARCHAR,
+    version_id VARCHAR,
+    last_updated TIMESTAMP,
+    mark INTEGER
+)
+"""
+
+# The staged files whose lines are numbered by their order, and the position of each one's first line.
+_STAGED_FILE_DDL = """
+CREATE OR REPLACE TEMP TABLE staged_file (
+    file_index INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL,
+    lines_before BIGINT NOT NULL
+)
+"""
+
+# Each staged line with its file and its number there: ``row_number() OVER ()`` over the whole table, which DuckDB
+# computes while scanning, in parallel; filters go outside, so that they do not change the numbers. Lines of files
+# the Python readers read instead have no staged_file and drop out.
+_NUMBERED_STAGED_LINE = """(
+    SELECT l.*, f.source_file, l.position - f.lines_before AS line_number
+    FROM (SELECT row_number() OVER () AS position, * FROM staged_line) AS l
+    JOIN staged_file AS f USING (file_index)
+)"""
 
 _LAND_STAGED_LINES_SQL = f"""
 INSERT INTO raw_resource
-SELECT resource_type, id, version_id, last_updated, md5(resource), resource, $source_file, line_number, NULL, $load_id
+SELECT resource_type, id, version_id, last_updated, md5(resource), resource, source_file, line_number, NULL, $load_id
 FROM (SELECT *, coalesce(compact, line) AS resource FROM {_NUMBERED_STAGED_LINE})
 WHERE mark IS NULL
 """
+
+STAGED_BYTES = 512 * 1024 * 1024
+"""The lines staged before they go to ``raw_resource`` in one statement: one statement for many small files leaves
+the transaction fewer part-filled row groups to write out, one by one, when it commits; the bound keeps the staging
+table, which spills to disk beyond the memory limit, in memory."""
 
 
 class ReadByPythonInstead(Exception):
@@ -225,7 +260,15 @@ class Lander:
         self._resources: list[tuple[Resource, str]] = []
         self._rejected: list[tuple[Rejected, str]] = []
         self._files: list[str] = []
-        for statement in (_LOAD_FILE_DDL, _STAGED_REJECTED_DDL, _VERSION_ORDER_MACRO):
+        self._staged_lines = 0
+        self._staged_bytes = 0
+        for statement in (
+            _LOAD_FILE_DDL,
+            _STAGED_REJECTED_DDL,
+            _STAGED_LINE_DDL,
+            _STAGED_FILE_DDL,
+            _VERSION_ORDER_MACRO,
+        ):
             run(connection, statement)
 
     def close(self) -> None:
@@ -235,6 +278,7 @@ class Lander:
             "staged_key_repeat",
             "staged_outcome",
             "staged_line",
+            "staged_file",
             "staged_hand_back",
         ):
             run(self.connection, f"DROP TABLE IF EXISTS temp.{table}")
@@ -266,46 +310,66 @@ class Lander:
         return source.size
 
     def _stage_ndjson(self, source: SourceFile, file_index: int) -> bool:
-        """Land an NDJSON file through DuckDB's reader; False when the file must be read by the Python readers.
+        """Stage an NDJSON file's lines through DuckDB's reader; False when the file must be read by the Python
+        readers.
 
-        Two statements, both parallel: the file's lines, their members and whether SQL vouches for each into
-        ``staged_line``; then the lines it vouches for, numbered, into ``raw_resource``. (Numbering the lines as
-        they are read, ``WITH ORDINALITY``, would keep the whole read on one thread.)"""
+        The lines go to ``staged_line`` with their members and whether SQL vouches for each, on every core;
+        :meth:`_land_staged` numbers them and moves them on. (Numbering the lines as they are read, ``WITH
+        ORDINALITY``, would keep the whole read on one thread.)"""
         source_file = str(source.path)
         try:
             run(
                 self.connection,
                 _STAGE_NDJSON_SQL,
-                {"path": source_file, "compression": "gzip" if source.compressed else "none"},
+                {
+                    "file_index": file_index,
+                    "path": source_file,
+                    "compression": "gzip" if source.compressed else "none",
+                },
             )
-            lines, text_bytes, reread, hand_back = self.connection.execute(
+            lines, text_bytes, reread = self.connection.execute(
                 f"""
-                SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE}),
-                       count(*) FILTER (WHERE mark = {_HAND_BACK})
-                FROM staged_line
-                """
+                SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE})
+                FROM staged_line WHERE file_index = ?
+                """,
+                [file_index],
             ).fetchall()[0]
-            numbered = not reread and _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines)
-            if numbered:
-                run(self.connection, _LAND_STAGED_LINES_SQL, {"load_id": self.load_id, "source_file": source_file})
         except duckdb.Error as error:
             raise ReadByPythonInstead(source.path) from error
-        if not numbered:
-            run(self.connection, "DROP TABLE staged_line")
+        # The lines stay staged either way: the numbers of the lines after them count them.
+        lines_before = self._staged_lines
+        self._staged_lines += lines
+        if reread or not _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines):
             return False
-        if hand_back:
-            self._hand_back(source_file)
-        run(self.connection, "DROP TABLE staged_line")
+        run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [file_index, source_file, lines_before])
+        self._staged_bytes += text_bytes
+        if self._staged_bytes >= STAGED_BYTES:
+            self._land_staged()
         return True
 
-    def _hand_back(self, source_file: str) -> None:
-        """Land the lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed JSON."""
+    def _land_staged(self) -> None:
+        """Move the staged lines SQL vouches for into ``raw_resource``, numbered, in one statement; hand the others
+        to the Python readers; start the staging afresh."""
+        if self._staged_bytes:
+            self._hand_back()
+            run(self.connection, _LAND_STAGED_LINES_SQL, {"load_id": self.load_id})
+        if self._staged_lines:
+            run(self.connection, _STAGED_LINE_DDL)
+            run(self.connection, _STAGED_FILE_DDL)
+        self._staged_lines = 0
+        self._staged_bytes = 0
+
+    def _hand_back(self) -> None:
+        """Land the staged lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed
+        JSON."""
+        if not scalar(self.connection, f"SELECT count(*) FROM staged_line WHERE mark = {_HAND_BACK}"):
+            return
         run(
             self.connection,
             f"""
             CREATE OR REPLACE TEMP TABLE staged_hand_back AS
-            SELECT row_number() OVER (ORDER BY line_number) - 1 AS position, line_number AS source_line,
-                   coalesce(compact, line) AS resource
+            SELECT row_number() OVER (ORDER BY position) - 1 AS position, source_file, line_number AS source_line,
+                   coalesce(compact, line)::VARCHAR AS resource
             FROM {_NUMBERED_STAGED_LINE}
             WHERE mark = {_HAND_BACK}
             """,
@@ -313,10 +377,13 @@ class Lander:
         total = int(scalar(self.connection, "SELECT count(*) FROM staged_hand_back"))
         for start in range(0, total, self.chunk_size):
             lines = self.connection.execute(
-                "SELECT source_line, resource FROM staged_hand_back WHERE position >= ? AND position < ? ORDER BY position",
+                """
+                SELECT source_file, source_line, resource FROM staged_hand_back
+                WHERE position >= ? AND position < ? ORDER BY position
+                """,
                 [start, start + self.chunk_size],
             ).fetchall()
-            for source_line, text in lines:
+            for source_file, source_line, text in lines:
                 for record in records_from_json(text, source_line=source_line):
                     self._add(record, source_file)
         self._flush()
@@ -342,6 +409,7 @@ class Lander:
         """Settle each key of the load's records in ``raw_resource``, quarantine the rejected ones, and drop older
         quarantine rows of the files read: the quarantine says what is wrong with each file as last loaded, so a
         fixed file reloaded leaves none behind and a reload adds no repeats."""
+        self._land_staged()
         self._flush()
         self.outcomes.update(merge_resources(self.connection, self.load_id))
         rejected = land_quarantine(self.connection, self.load_id, self._files)
