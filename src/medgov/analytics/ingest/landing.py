@@ -5,11 +5,12 @@ first writes every record it reads straight into ``raw_resource``, tagged with t
 versions, and then settles each key in one merge: the records that lose are deleted again, and so are the stored
 rows they supersede. Each resource is so written once, as DuckDB's own read of the file would write it.
 
-An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB itself, in two
-statements that both run on every core: ``read_ndjson_objects`` into a temporary table of the lines with their
-members and whether SQL can vouch for each, then the lines it vouches for into ``raw_resource``, numbered by
-``row_number() OVER ()`` over that table (the reader returns lines in the file's order and skips blank ones, hence
-the first condition, checked by a byte scan). Only what SQL cannot vouch for goes to the Python readers: a line
+An NDJSON file (plain or gzip) whose every line starts a JSON object is read by DuckDB itself, on every core:
+``read_ndjson_objects`` appends its lines, with their members and whether SQL can vouch for each, to a temporary
+staging table; every ``STAGED_BYTES`` and at the end one statement moves the lines it vouches for into
+``raw_resource``, numbered by ``row_number() OVER ()`` over that table less the lines staged before the file's first
+(the reader returns lines in the file's order and skips blank ones, hence the first condition, settled by the
+file's size or a byte scan). Only what SQL cannot vouch for goes to the Python readers: a line
 that is valid JSON but not a plain resource (a Bundle, a missing or unknown ``resourceType``, a missing ``id``,
 unusual ``meta``, a ``urn:`` reference) is handed to them by its line; a file with a blank line or one that is not
 an object, a line DuckDB cannot parse (``ignore_errors`` returns it as NULL) or parses more leniently than JSON
