@@ -263,6 +263,7 @@ class Lander:
         self._files: list[str] = []
         self._staged_lines = 0
         self._staged_bytes = 0
+        self._staged_files = 0
         for statement in (
             _LOAD_FILE_DDL,
             _STAGED_REJECTED_DDL,
@@ -340,18 +341,19 @@ class Lander:
         # The lines stay staged either way: the numbers of the lines after them count them.
         lines_before = self._staged_lines
         self._staged_lines += lines
-        if reread or not _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines):
-            return False
-        run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [file_index, source_file, lines_before])
         self._staged_bytes += text_bytes
+        numbered = not reread and _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines)
+        if numbered:
+            run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [file_index, source_file, lines_before])
+            self._staged_files += 1
         if self._staged_bytes >= STAGED_BYTES:
             self._land_staged()
-        return True
+        return numbered
 
     def _land_staged(self) -> None:
         """Move the staged lines SQL vouches for into ``raw_resource``, numbered, in one statement; hand the others
         to the Python readers; start the staging afresh."""
-        if self._staged_bytes:
+        if self._staged_files:
             self._hand_back()
             run(self.connection, _LAND_STAGED_LINES_SQL, {"load_id": self.load_id})
         if self._staged_lines:
@@ -359,6 +361,7 @@ class Lander:
             run(self.connection, _STAGED_FILE_DDL)
         self._staged_lines = 0
         self._staged_bytes = 0
+        self._staged_files = 0
 
     def _hand_back(self) -> None:
         """Land the staged lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed
