@@ -227,7 +227,7 @@ table, which spills to disk beyond the memory limit, in memory."""
 
 class ReadByPythonInstead(Exception):
     """DuckDB's statement for ``path`` failed, which aborts the load's transaction: the caller rolls back and
-    loads again with the file read by the Python readers (the file changed since the scan, say)."""
+    loads again with the file read by the Python readers (the file changed while it was read, say)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(f"DuckDB could not read {path}; it is read by the Python readers instead")
@@ -235,7 +235,8 @@ class ReadByPythonInstead(Exception):
 
 
 class Lander:
-    """Lands files straight into ``raw_resource`` (:meth:`stage`), then settles each key (:meth:`land`).
+    """Lands files into ``raw_resource`` (:meth:`stage`; NDJSON lines DuckDB reads by way of ``staged_line``, moved
+    on every ``STAGED_BYTES`` and at the end), then settles each key (:meth:`land`).
 
     Everything runs in the caller's transaction, with the load's id (``raw_resource.load_id``) telling the load's
     rows from the stored ones; the caller calls :meth:`close` at the end, whatever happened. ``read_by_python``
