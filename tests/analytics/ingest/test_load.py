@@ -702,8 +702,7 @@ def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_pa
 ) -> None:
     # Small reader buffers (the line limit sets them), so that the file is read in many pieces on every core, and
     # more lines than three of DuckDB's row groups (122,880 rows each).
-    monkeypatch.setattr(landing, "MAX_LINE_BYTES", 64 * 1024)
-    monkeypatch.setattr(landing, "_STAGE_NDJSON_SQL", landing._stage_ndjson_sql())
+    monkeypatch.setattr(landing, "FIRST_READ_LINE_BYTES", 64 * 1024)
     scanned: list[Path] = []
     every_line_starts_an_object = landing._every_line_starts_an_object
 
@@ -817,4 +816,34 @@ def test_files_staged_together_or_apart_land_alike(tmp_path: Path, monkeypatch: 
         (str(lenient), 2, "malformed_json"),
         (str(third), 2, "missing_id"),
         (str(compressed), 1, "unknown_resource_type"),
+    ]
+
+
+def test_a_file_with_a_line_longer_than_the_first_reads_buffer_is_read_again_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(landing, "FIRST_READ_LINE_BYTES", 1024)
+    before = tmp_path / "a.ndjson"
+    before.write_text('{"resourceType":"Patient","id":"a1"}\n')
+    long_lines = tmp_path / "b.ndjson"
+    long_lines.write_text(
+        '{"resourceType":"Patient","id":"b1"}\n'
+        + json.dumps({"resourceType": "Patient", "id": "b2", "text": {"div": "x" * 5000}}, separators=(",", ":"))
+        + '\n{"resourceType":"Patinet","id":"b3"}\n{"resourceType":"Patient","id":"b4"}\n'
+    )
+    after = tmp_path / "c.ndjson"
+    after.write_text('{"resourceType":"Patient","id":"c1"}\n{"resourceType":"Patient","id":"c2"}\n')
+
+    by_duckdb, by_python = load_both_ways(tmp_path, monkeypatch, [before, long_lines, after])
+
+    assert by_duckdb[:2] == by_python[:2]
+    _, tables, staged_by_duckdb = by_duckdb
+    assert staged_by_duckdb == ["a.ndjson", "b.ndjson", "c.ndjson"]
+    assert sorted((row[1], row[7]) for row in tables["raw_resource"]) == [
+        ("a1", 1),
+        ("b1", 1),
+        ("b2", 2),
+        ("b4", 4),
+        ("c1", 1),
+        ("c2", 2),
     ]

@@ -61,9 +61,14 @@ UNCHANGED = "unchanged"
 STALE = "stale"
 QUARANTINED = "quarantined"
 
+FIRST_READ_LINE_BYTES = 4 * 1024 * 1024
+"""DuckDB's ``maximum_object_size`` on a file's first read: the reader's buffers are as large, and it reads a file
+a buffer per thread, so with 64 MiB a 60 MB file took one core. A file with a longer line (a NULL row) is read again
+with ``MAX_LINE_BYTES``."""
+
 MAX_LINE_BYTES = 64 * 1024 * 1024
-"""DuckDB's ``maximum_object_size``: the reader's buffer for one line; a file it cannot read in that (an error,
-or a NULL row) is read by the Python readers instead."""
+"""DuckDB's ``maximum_object_size`` on a second read: a file it cannot read in that (an error, or a NULL row) is
+read by the Python readers instead."""
 
 ProgressCallback = Callable[[int, Path], None]
 """Called with the number of on-disk bytes just consumed and the file being read."""
@@ -146,7 +151,7 @@ def _stage_ndjson_sql() -> str:
     return f"""
     INSERT INTO staged_line
     SELECT
-        $file_index,
+        $slot,
         -- The compact JSON when the line is written otherwise: most lines are compact already, kept once.
         CASE WHEN line = member[1] THEN NULL ELSE member[1] END AS compact,
         line,
@@ -172,7 +177,7 @@ def _stage_ndjson_sql() -> str:
                 AS member
         FROM read_ndjson_objects(
             $path, format = 'newline_delimited', ignore_errors = true, compression = $compression,
-            maximum_object_size = {MAX_LINE_BYTES}
+            maximum_object_size = $maximum_object_size
         )
     )
     """
@@ -183,7 +188,7 @@ def _stage_ndjson_sql() -> str:
 # nothing is parsed again on the way to raw_resource.
 _STAGED_LINE_DDL = """
 CREATE OR REPLACE TEMP TABLE staged_line (
-    file_index INTEGER NOT NULL,
+    slot INTEGER NOT NULL,
     compact JSON,
     line JSON,
     resource_type VARCHAR,
@@ -194,10 +199,11 @@ CREATE OR REPLACE TEMP TABLE staged_line (
 )
 """
 
-# The staged files whose lines are numbered by their order, and the position of each one's first line.
+# The staged reads of files whose lines are numbered by their order (slot: one per read), and the position of each
+# one's first line.
 _STAGED_FILE_DDL = """
 CREATE OR REPLACE TEMP TABLE staged_file (
-    file_index INTEGER NOT NULL,
+    slot INTEGER NOT NULL,
     source_file VARCHAR NOT NULL,
     lines_before BIGINT NOT NULL
 )
@@ -209,7 +215,7 @@ CREATE OR REPLACE TEMP TABLE staged_file (
 _NUMBERED_STAGED_LINE = """(
     SELECT l.*, f.source_file, l.position - f.lines_before AS line_number
     FROM (SELECT row_number() OVER () AS position, * FROM staged_line) AS l
-    JOIN staged_file AS f USING (file_index)
+    JOIN staged_file AS f USING (slot)
 )"""
 
 _LAND_STAGED_LINES_SQL = f"""
@@ -265,6 +271,7 @@ class Lander:
         self._staged_lines = 0
         self._staged_bytes = 0
         self._staged_files = 0
+        self._slots = 0
         for statement in (
             _LOAD_FILE_DDL,
             _STAGED_REJECTED_DDL,
@@ -320,32 +327,38 @@ class Lander:
         :meth:`_land_staged` numbers them and moves them on. (Numbering the lines as they are read, ``WITH
         ORDINALITY``, would keep the whole read on one thread.)"""
         source_file = str(source.path)
-        try:
-            run(
-                self.connection,
-                _STAGE_NDJSON_SQL,
-                {
-                    "file_index": file_index,
-                    "path": source_file,
-                    "compression": "gzip" if source.compressed else "none",
-                },
-            )
-            lines, text_bytes, reread = self.connection.execute(
-                f"""
-                SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE})
-                FROM staged_line WHERE file_index = ?
-                """,
-                [file_index],
-            ).fetchall()[0]
-        except duckdb.Error as error:
-            raise ReadByPythonInstead(source.path) from error
-        # The lines stay staged either way: the numbers of the lines after them count them.
-        lines_before = self._staged_lines
-        self._staged_lines += lines
-        self._staged_bytes += text_bytes
+        for maximum_object_size in (FIRST_READ_LINE_BYTES, MAX_LINE_BYTES):
+            slot = self._slots
+            self._slots += 1
+            try:
+                run(
+                    self.connection,
+                    _STAGE_NDJSON_SQL,
+                    {
+                        "slot": slot,
+                        "path": source_file,
+                        "compression": "gzip" if source.compressed else "none",
+                        "maximum_object_size": maximum_object_size,
+                    },
+                )
+                lines, text_bytes, reread = self.connection.execute(
+                    f"""
+                    SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE})
+                    FROM staged_line WHERE slot = ?
+                    """,
+                    [slot],
+                ).fetchall()[0]
+            except duckdb.Error as error:
+                raise ReadByPythonInstead(source.path) from error
+            # The lines stay staged either way: the numbers of the lines after them count them.
+            lines_before = self._staged_lines
+            self._staged_lines += lines
+            self._staged_bytes += text_bytes
+            if not reread:
+                break
         numbered = not reread and _lines_are_the_files_lines(source, text_bytes=text_bytes, lines=lines)
         if numbered:
-            run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [file_index, source_file, lines_before])
+            run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [slot, source_file, lines_before])
             self._staged_files += 1
         if self._staged_bytes >= STAGED_BYTES:
             self._land_staged()
