@@ -61,7 +61,7 @@ UNCHANGED = "unchanged"
 STALE = "stale"
 QUARANTINED = "quarantined"
 
-FIRST_READ_LINE_BYTES = 4 * 1024 * 1024
+FIRST_READ_LINE_BYTES = 1024 * 1024
 """DuckDB's ``maximum_object_size`` on a file's first read: the reader's buffers are as large, and it reads a file
 a buffer per thread, so with 64 MiB a 60 MB file took one core. A file with a longer line (a NULL row) is read again
 with ``MAX_LINE_BYTES``."""
