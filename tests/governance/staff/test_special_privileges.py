@@ -11,6 +11,7 @@ from medgov.governance.core.models import AuditEvent, Notice
 from medgov.governance.emergency import services as emergency
 from medgov.governance.emergency.selectors import open_activations
 from medgov.governance.staff import services
+from medgov.governance.staff.choices import GrantStatus, PractitionerStatus
 from medgov.governance.staff.models import Fppe, PeerReviewCase, PrivilegeGrant
 from medgov.governance.staff.selectors import _holders_of
 from tests.governance.staff.conftest import REPORTER_NAME
@@ -734,3 +735,38 @@ def test_a_clock_already_closed_or_overdue_is_not_reminded(scene, time_machine):
     assert services.do_send_disaster_clock_reminders(now=late) == 0
     other.refresh_from_db()
     assert other.licence_reminder_sent_at is None
+
+
+def test_the_credential_lapse_scan_leaves_disaster_privileges_to_their_own_clocks(scene):
+    # A volunteer from elsewhere has no credential on file here: the licence is verified on the disaster grant
+    # (EM.02.02.13), within 72 hours, and the hourly disaster-clock scan ends the grant when it is not.
+    scene.practitioner = scene.make_practitioner(credentials=False)
+    grant = _disaster_grant(scene, verified=True)
+
+    assert services.do_enforce_all_credential_lapses(today=NOW.date()) == 0
+
+    grant.refresh_from_db()
+    scene.practitioner.refresh_from_db()
+    assert grant.status == GrantStatus.ACTIVE
+    assert scene.practitioner.status == PractitionerStatus.APPLICANT
+    client = Client()
+    client.force_login(scene.users["office"])
+    page = client.get(f"/staff/practitioners/{scene.practitioner.pk}/").content.decode()
+    assert "Cannot hold regular privileges: state licence is missing" in page
+    assert "disaster privileges rest on the licence verification recorded on each disaster grant" in page
+
+
+def test_a_lapsed_licence_still_suspends_regular_privileges_beside_disaster_ones(scene, make_practitioner):
+    holder = make_practitioner(verified_on=None)  # a licence on file, never verified
+    scene.practitioner = holder
+    disaster = _disaster_grant(scene, verified=True)
+
+    assert services.do_enforce_all_credential_lapses(today=NOW.date()) == 0  # nothing regular to suspend yet
+    holder.status = PractitionerStatus.ACTIVE
+    holder.save(update_fields=["status"])
+    assert services.do_enforce_all_credential_lapses(today=NOW.date()) == 1
+
+    holder.refresh_from_db()
+    disaster.refresh_from_db()
+    assert holder.status == PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE
+    assert disaster.status == GrantStatus.ACTIVE

@@ -627,12 +627,16 @@ def credential_lapse_reasons(practitioner: Practitioner, today: dt.date) -> list
 
 
 def do_enforce_credential_lapse(practitioner: Practitioner, *, today: dt.date, actor: Any | None = None) -> bool:
-    """Suspend a practitioner whose required licence or DEA registration has lapsed. True if suspended now."""
+    """Suspend a practitioner whose required licence or DEA registration has lapsed. True if suspended now.
+
+    Disaster privileges are left to their own clocks: the volunteer's licence is verified on the grant within 72
+    hours of presenting (EM.02.02.13), usually with no credential on file here, and the disaster-clock scan ends
+    the grant when it is not (do_end_lapsed_special_grants)."""
     with transaction.atomic():
         locked = Practitioner.objects.select_for_update(of=("self",)).get(pk=practitioner.pk)
         if locked.status == PractitionerStatus.SUSPENDED_CREDENTIAL_LAPSE:
             return False
-        active = list(locked.grants.filter(status=GrantStatus.ACTIVE))
+        active = list(locked.grants.filter(status=GrantStatus.ACTIVE).exclude(kind=GrantKind.DISASTER))
         if not active and locked.status != PractitionerStatus.ACTIVE:
             return False
         reasons = credential_lapse_reasons(locked, today)

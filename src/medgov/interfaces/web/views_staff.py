@@ -27,6 +27,7 @@ from medgov.governance.staff.choices import (
     FppeStatus,
     FppeTrigger,
     GrantKind,
+    GrantStatus,
     OppeDecision,
     OutcomeRating,
     PeerReviewDetermination,
@@ -133,12 +134,11 @@ def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponseBase
     person = selectors.access_practitioner_by_id(request.user, practitioner_id)
     today = timezone.localdate()
     specials = selectors.special_grants_of(request.user, person, now=timezone.now())
+    grants = list(selectors.grants_of(request.user, person))
     context: dict[str, Any] = {
         "practitioner": person,
         "credentials": person.credentials.select_related("verified_by"),
-        "grant_rows": [
-            {"grant": grant, "special": specials.get(grant.pk)} for grant in selectors.grants_of(request.user, person)
-        ],
+        "grant_rows": [{"grant": grant, "special": specials.get(grant.pk)} for grant in grants],
         "appointments": person.appointments.all(),
         "fppes": person.fppes.select_related("grant__item"),
         "requests": person.privilege_requests.prefetch_related("items"),
@@ -148,6 +148,9 @@ def practitioner(request: HttpRequest, practitioner_id: int) -> HttpResponseBase
         or request.user.has_perm("staff.decide_privileges")
         else [],
         "lapse_reasons": services.credential_lapse_reasons(person, today),
+        "holds_disaster_privileges": any(
+            grant.kind == GrantKind.DISASTER and grant.status == GrantStatus.ACTIVE for grant in grants
+        ),
         "blockers": services.decision_blockers(person, decision_on=today),
         "credential_form": CredentialForm(),
         "can_manage": request.user.has_perm("staff.manage_staff"),
