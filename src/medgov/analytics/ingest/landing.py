@@ -271,6 +271,7 @@ class Lander:
         self._staged_lines = 0
         self._staged_bytes = 0
         self._staged_files = 0
+        self._staged_hand_backs = 0
         self._slots = 0
         for statement in (
             _LOAD_FILE_DDL,
@@ -341,9 +342,10 @@ class Lander:
                         "maximum_object_size": maximum_object_size,
                     },
                 )
-                lines, text_bytes, reread = self.connection.execute(
+                lines, text_bytes, reread, hand_back = self.connection.execute(
                     f"""
-                    SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE})
+                    SELECT count(*), coalesce(sum(strlen(line)), 0), count(*) FILTER (WHERE mark = {_REREAD_FILE}),
+                           count(*) FILTER (WHERE mark = {_HAND_BACK})
                     FROM staged_line WHERE slot = ?
                     """,
                     [slot],
@@ -360,6 +362,7 @@ class Lander:
         if numbered:
             run(self.connection, "INSERT INTO staged_file VALUES (?, ?, ?)", [slot, source_file, lines_before])
             self._staged_files += 1
+            self._staged_hand_backs += hand_back
         if self._staged_bytes >= STAGED_BYTES:
             self._land_staged()
         return numbered
@@ -367,8 +370,9 @@ class Lander:
     def _land_staged(self) -> None:
         """Move the staged lines SQL vouches for into ``raw_resource``, numbered, in one statement; hand the others
         to the Python readers; start the staging afresh."""
-        if self._staged_files:
+        if self._staged_hand_backs:
             self._hand_back()
+        if self._staged_files:
             run(self.connection, _LAND_STAGED_LINES_SQL, {"load_id": self.load_id})
         if self._staged_lines:
             run(self.connection, _STAGED_LINE_DDL)
@@ -376,12 +380,11 @@ class Lander:
         self._staged_lines = 0
         self._staged_bytes = 0
         self._staged_files = 0
+        self._staged_hand_backs = 0
 
     def _hand_back(self) -> None:
         """Land the staged lines DuckDB parsed but the SQL checks left to the Python readers, from their parsed
         JSON."""
-        if not scalar(self.connection, f"SELECT count(*) FROM staged_line WHERE mark = {_HAND_BACK}"):
-            return
         run(
             self.connection,
             f"""
