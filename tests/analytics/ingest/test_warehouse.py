@@ -227,3 +227,75 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_naming_the_setting(
 
     with pytest.raises(ValueError, match=r"MEDGOV_WAREHOUSE_MEMORY_LIMIT .* not 'lots'"):
         connection.connect(tmp_path / "warehouse.duckdb")
+
+
+def _tables(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
+    return {name: query(warehouse, f"SELECT * FROM {name} ORDER BY ALL") for name in (*TABLE_NAMES, "quarantine")} | {
+        "raw_resource": query(warehouse, "SELECT * EXCLUDE (content_hash) FROM raw_resource ORDER BY ALL")
+    }
+
+
+def test_resources_are_stored_zstandard_compressed_with_their_hash(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    api.ingest([FIXTURE], warehouse)
+    with duckdb.connect(str(warehouse)) as opened:
+        opened.execute("CHECKPOINT")
+        compressions = opened.execute(
+            """
+            SELECT DISTINCT compression FROM pragma_storage_info('raw_resource')
+            WHERE column_name = 'resource' AND segment_type = 'JSON'
+            """
+        ).fetchall()
+        mismatched = opened.execute("SELECT count(*) FROM raw_resource WHERE content_hash <> hash(resource)").fetchall()
+
+    assert compressions == [("ZSTD",)]
+    assert mismatched == [(0,)]
+
+
+def test_a_warehouse_of_the_earlier_form_is_rebuilt_once_and_reloads_unchanged(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    api.ingest([FIXTURE], warehouse)
+    before = _tables(warehouse)
+    # The earlier form: MD5 content hashes in text, the resources compressed by DuckDB's default, no probe.
+    with duckdb.connect(str(warehouse)) as opened:
+        opened.execute("ALTER TABLE raw_resource RENAME TO raw_resource_current")
+        opened.execute(
+            """
+            CREATE TABLE raw_resource AS
+            SELECT resource_type, id, version_id, last_updated, md5(resource) AS content_hash, resource, source_file,
+                   source_line, source_entry, load_id
+            FROM raw_resource_current
+            """
+        )
+        opened.execute("DROP TABLE raw_resource_current")
+        opened.execute("DROP TABLE content_hash_probe")
+
+    connection.connect(warehouse).close()
+
+    assert query(warehouse, "SELECT data_type FROM duckdb_columns() WHERE column_name = 'content_hash'") == [
+        ("UBIGINT",)
+    ]
+    assert (
+        "USING COMPRESSION ZSTD"
+        in query(warehouse, "SELECT sql FROM duckdb_tables() WHERE table_name = 'raw_resource'")[0][0]
+    )
+    assert _tables(warehouse) == before
+    again = api.ingest([FIXTURE], warehouse)
+    assert (again.totals.read, again.totals.unchanged) == (25, 25)
+    assert _tables(warehouse) == before
+
+
+def test_hashes_made_by_a_duckdb_that_hashes_otherwise_are_made_again(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    api.ingest([FIXTURE], warehouse)
+    with duckdb.connect(str(warehouse)) as opened:
+        opened.execute("UPDATE raw_resource SET content_hash = content_hash + 1")
+        opened.execute("UPDATE content_hash_probe SET probe_hash = probe_hash + 1")
+
+    again = api.ingest([FIXTURE], warehouse)
+
+    assert (again.totals.read, again.totals.unchanged, again.totals.replaced) == (25, 25, 0)
+    assert query(warehouse, "SELECT count(*) FROM raw_resource WHERE content_hash <> hash(resource)") == [(0,)]
+    assert query(
+        warehouse, f"SELECT probe_hash = hash('{connection.CONTENT_HASH_PROBE}'::JSON) FROM content_hash_probe"
+    ) == [(True,)]

@@ -29,8 +29,11 @@ current version replaces it, an older one is ``stale`` and leaves it, and one wh
 apart (same ``meta.lastUpdated``/``meta.versionId``, or none) is ``unchanged`` when its content is identical and
 otherwise replaces it, because the later export is the better guess at the truth.
 
-The content hash is the MD5 of the resource as stored: DuckDB's compact serialisation of the parsed JSON, which
-both paths produce, so whitespace and the way a resource arrived do not change it.
+The content hash is DuckDB's 64-bit ``hash()`` of the resource as stored: DuckDB's compact serialisation of the
+parsed JSON, which both paths produce, so whitespace and the way a resource arrived do not change it. (MD5 took
+as long as everything else the move into ``raw_resource`` does but the write; a DuckDB that hashes otherwise makes
+the stored hashes again, see :mod:`medgov.analytics.warehouse.connection`.) Two different versions of a resource
+with the same metadata would be taken for one only if their hashes collided, one chance in 2**64.
 
 Memory: Python holds at most ``chunk_size`` records and one line or document at a time (as before); the load's
 rows live in DuckDB's buffer pool, which ``memory_limit`` caps and which writes them to the warehouse file (or
@@ -220,7 +223,7 @@ _NUMBERED_STAGED_LINE = """(
 
 _LAND_STAGED_LINES_SQL = f"""
 INSERT INTO raw_resource
-SELECT resource_type, id, version_id, last_updated, md5(resource), resource, source_file, line_number, NULL, $load_id
+SELECT resource_type, id, version_id, last_updated, hash(resource), resource, source_file, line_number, NULL, $load_id
 FROM (SELECT *, coalesce(compact, line) AS resource FROM {_NUMBERED_STAGED_LINE})
 WHERE mark IS NULL
 """
@@ -533,7 +536,7 @@ def _stage_resources(connection: duckdb.DuckDBPyConnection, rows: list[tuple[Res
             connection,
             """
             INSERT INTO raw_resource
-            SELECT resource_type, id, version_id, last_updated, md5(resource), resource,
+            SELECT resource_type, id, version_id, last_updated, hash(resource), resource,
                    source_file, source_line, source_entry, ?
             FROM (SELECT *, json_extract(body, '$') AS resource FROM resource_batch)
             """,
