@@ -697,12 +697,9 @@ def test_a_document_larger_than_the_streaming_threshold_is_streamed_and_lands_wh
     ]
 
 
-def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_parallel(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Small reader buffers (the line limit sets them), so that the file is read in many pieces on every core, and
-    # more lines than three of DuckDB's row groups (122,880 rows each).
-    monkeypatch.setattr(landing, "FIRST_READ_LINE_BYTES", 64 * 1024)
+@pytest.fixture
+def byte_scans(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files whose bytes the landing scans for a blank line or one that does not start an object, in order."""
     scanned: list[Path] = []
     every_line_starts_an_object = landing._every_line_starts_an_object
 
@@ -711,6 +708,15 @@ def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_pa
         return every_line_starts_an_object(source)
 
     monkeypatch.setattr(landing, "_every_line_starts_an_object", recording_scan)
+    return scanned
+
+
+def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_parallel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, byte_scans: list[Path]
+) -> None:
+    # Small reader buffers (the line limit sets them), so that the file is read in many pieces on every core, and
+    # more lines than three of DuckDB's row groups (122,880 rows each).
+    monkeypatch.setattr(landing, "FIRST_READ_LINE_BYTES", 64 * 1024)
     handed_back = {1: "Patinet", 122_881: "Patinet", 250_000: None, 400_000: "Patinet"}
     text = "".join(
         (
@@ -730,7 +736,7 @@ def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_pa
     report = api.ingest([path], warehouse)
 
     assert report.by_resource_type["Patient"].new == 400_000 - len(handed_back)
-    assert scanned == []  # the file's size accounts for every line: no second read of its bytes
+    assert byte_scans == []  # the file's size accounts for every line: no second read of its bytes
     assert rows(warehouse, "SELECT count(*) FROM raw_resource WHERE id <> 'line-' || source_line") == [(0,)]
     assert rows(warehouse, "SELECT source_line, resource_type, reason FROM quarantine ORDER BY source_line") == [
         (1, "Patinet", "unknown_resource_type"),
@@ -750,16 +756,8 @@ def test_the_lines_of_a_large_file_keep_their_numbers_when_duckdb_reads_it_in_pa
     ],
 )  # fmt: skip
 def test_a_file_is_scanned_for_blank_lines_only_when_its_size_leaves_room_for_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, scanned: bool
+    tmp_path: Path, byte_scans: list[Path], text: str, scanned: bool
 ) -> None:
-    calls: list[Path] = []
-    every_line_starts_an_object = landing._every_line_starts_an_object
-
-    def recording_scan(source: readers.SourceFile) -> bool:
-        calls.append(source.path)
-        return every_line_starts_an_object(source)
-
-    monkeypatch.setattr(landing, "_every_line_starts_an_object", recording_scan)
     path = tmp_path / "Patient.ndjson"
     path.write_bytes(text.encode())
     warehouse = tmp_path / "warehouse.duckdb"
@@ -767,7 +765,7 @@ def test_a_file_is_scanned_for_blank_lines_only_when_its_size_leaves_room_for_on
     report = api.ingest([path], warehouse)
 
     assert report.by_resource_type["Patient"] == ResourceTypeCounts(read=2, new=2)
-    assert bool(calls) is scanned
+    assert bool(byte_scans) is scanned
     assert rows(warehouse, "SELECT id, source_line FROM raw_resource ORDER BY id") == [("a", 1), ("b", 2)]
 
 
